@@ -1,0 +1,1 @@
+//! Turns reassembled streams and datagrams into events (being written).

@@ -1,0 +1,1 @@
+//! Typed events (being written).

@@ -1,0 +1,22 @@
+//! kerbscope: explains why Kerberos / Negotiate authentication broke, from packet captures.
+//!
+//! Data flows one way, and the module tree follows it:
+//!
+//! ```text
+//! capture/  frames from pcap, pcapng, NetMon files (optionally gzip) or an interface
+//!   → net/       link layers, IPv4/IPv6 (+ fragment reassembly), TCP stream reassembly
+//!   → proto/     pure decoders over &[u8]: kerberos, dns, http, gss (SPNEGO / krb5 GSS), ntlm
+//!   → dissect/   per-connection application framing, turns decoded messages into events
+//!   → event      typed, serialisable events (what `kerbscope events` prints)
+//!   → analyze/   correlation and findings (one rule per file)
+//!   → report/    text, json, ndjson, markdown, html
+//! ```
+//!
+//! Decoders never know about findings; rules never parse bytes.
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod dissect;
+pub mod event;
+pub mod net;
+pub mod proto;
