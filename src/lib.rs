@@ -19,4 +19,6 @@ pub mod capture;
 pub mod dissect;
 pub mod event;
 pub mod net;
+pub mod pipeline;
 pub mod proto;
+// (cli lives in the binary crate: src/main.rs, src/cli/)

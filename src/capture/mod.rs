@@ -5,8 +5,37 @@
 //! the file name.
 //!
 //! Frame numbers are 1-based and count every packet record in file order, as Wireshark does.
+//!
+//! ```ignore
+//! let mut reader = CaptureReader::open(path)?;          // OpenError: not a capture, I/O, ...
+//! while let Some(frame) = reader.next_frame()? {        // CaptureError: Truncated / Malformed
+//!     // frame.data borrows the reader's buffer until the next call
+//! }
+//! ```
+//!
+//! Choices that differ from TShark 4.0 (tested in `tests/capture_formats.rs`):
+//! * pcapng custom blocks are not frames (TShark 4.0 numbers them, e.g. in pcapng-test-generator
+//!   test202); a Simple Packet Block, which has no timestamp (TShark prints none), gets the
+//!   previous frame's timestamp (0 if it is the first frame) and a reader warning.
+//! * NetMon ETW records of the NDIS packet-capture provider yield the inner link-layer frame;
+//!   every other non-packet record is a `LinkType::NETMON_EVENT` frame with its raw bytes.
+//! * A pcap record longer than the snap length is accepted (as libpcap does) and counted in
+//!   `warnings()`; one above both the snap length and 256 KiB is `Malformed`.
 
 use std::fmt;
+
+mod bytes;
+mod error;
+mod etw;
+mod netmon;
+mod pcap;
+mod pcapng;
+mod reader;
+mod window;
+
+pub use error::{CaptureError, OpenError};
+pub use netmon::MediaType as NetMonMediaType;
+pub use reader::CaptureReader;
 
 /// A link-layer type: the LINKTYPE_* value of a pcap header / pcapng IDB. NetMon media types are
 /// mapped onto the equivalent LINKTYPE so that `net::link` sees one numbering.
@@ -17,7 +46,10 @@ pub struct LinkType(pub u32);
 impl LinkType {
     pub const NULL: LinkType        = LinkType(0);   // BSD loopback, 4-byte AF in host order
     pub const ETHERNET: LinkType    = LinkType(1);
+    pub const IEEE802_5: LinkType   = LinkType(6);   // token ring (NetMon media type 2)
+    pub const FDDI: LinkType        = LinkType(10);  // NetMon media type 3
     pub const RAW: LinkType         = LinkType(101); // raw IPv4 or IPv6, version nibble decides
+    pub const IEEE802_11: LinkType  = LinkType(105); // 802.11 without radio header
     pub const LOOP: LinkType        = LinkType(108); // OpenBSD loopback, AF in network order
     pub const LINUX_SLL: LinkType   = LinkType(113);
     pub const IPV4: LinkType        = LinkType(228);
@@ -27,11 +59,23 @@ impl LinkType {
     /// (Wireshark's "NetMon Network Event" / system trace). Numbered as a frame, never decoded.
     pub const NETMON_EVENT: LinkType = LinkType(0x8000_0001);
 
+    /// Folds platform DLT values that some writers store instead of the LINKTYPE onto the
+    /// LINKTYPE (as libpcap and Wireshark do): 12 and 14 are DLT_RAW on OpenBSD / BSD/OS.
+    pub fn normalized(self) -> LinkType {
+        match self.0 {
+            12 | 14 => LinkType::RAW,
+            _ => self,
+        }
+    }
+
     pub fn name(self) -> String {
         match self.0 {
             0 => "null".into(),
             1 => "ethernet".into(),
+            6 => "ieee802_5".into(),
+            10 => "fddi".into(),
             101 => "raw".into(),
+            105 => "ieee802_11".into(),
             108 => "loop".into(),
             113 => "linux_sll".into(),
             228 => "ipv4".into(),
@@ -83,6 +127,23 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Seconds since the epoch with exactly `digits` fractional digits, e.g.
+    /// `1534673004.597580` (TShark's `frame.time_epoch` always prints 9 digits).
+    pub fn to_epoch_string(&self) -> String {
+        let total = i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos.min(999_999_999));
+        let sign = if total < 0 { "-" } else { "" };
+        let abs = total.unsigned_abs();
+        let (int, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
+        let digits = usize::from(self.digits.min(9));
+        if digits == 0 {
+            return format!("{sign}{int}");
+        }
+        let frac = format!("{frac:09}");
+        format!("{sign}{int}.{}", frac.get(..digits).unwrap_or(&frac))
+    }
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -108,6 +169,17 @@ pub struct Frame<'a> {
     /// The captured bytes (may be shorter than `orig_len` when a snap length cut the packet).
     pub data: &'a [u8],
     pub orig_len: u32,
+}
+
+/// A record located by a format reader: `data_start..data_start + data_len` indexes the
+/// reader's buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawRecord {
+    pub ts: Timestamp,
+    pub link_type: LinkType,
+    pub orig_len: u32,
+    pub data_start: usize,
+    pub data_len: usize,
 }
 
 /// The container format found from the magic bytes.

@@ -1,1 +1,159 @@
-//! Turns reassembled streams and datagrams into events (being written).
+//! Turns frames into events: runs `net` (link → IP → defrag → TCP reassembly), picks the
+//! application protocol of each datagram or TCP connection, frames it (Kerberos record marks,
+//! DNS length prefixes, HTTP heads and bodies) and hands the bytes to the pure `proto` decoders.
+//!
+//! All per-connection state lives here; decoders stay stateless. Every message is reported at
+//! the frame whose segment completed it, as Wireshark does.
+
+mod http_stream;
+mod tcp_app;
+mod udp;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::capture::Frame;
+use crate::event::Event;
+use crate::net::{
+    ConnId, NetDecoder, NetLimits, NetStats, TcpLimits, TcpStats, TcpTable, Transport,
+};
+
+use tcp_app::AppStream;
+
+/// Counters of what the application layer saw and skipped; they reach the report's `stats`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DissectStats {
+    pub kerberos_messages: u64,
+    pub kerberos_malformed: u64,
+    pub dns_messages: u64,
+    pub dns_responses: u64,
+    pub dns_malformed: u64,
+    pub http_messages: u64,
+    pub http_auth_headers: u64,
+    pub http_malformed: u64,
+    pub http_resyncs: u64,
+    pub tokens_malformed: u64,
+    pub tcp_connections_kerberos: u64,
+    pub tcp_connections_dns: u64,
+    pub tcp_connections_http: u64,
+    pub tcp_gaps_seen: u64,
+}
+
+/// Everything the dissector counted, for `stats` in reports.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AllStats {
+    #[serde(flatten)]
+    pub app: DissectStats,
+    pub net: NetStats,
+    pub tcp: TcpStats,
+}
+
+/// Frame-in, events-out. One instance per capture (or per flow shard).
+pub struct Dissector {
+    capture: usize,
+    net: NetDecoder,
+    tcp: TcpTable,
+    apps: HashMap<ConnId, AppStream>,
+    stats: DissectStats,
+}
+
+impl Dissector {
+    pub fn new(capture: usize) -> Self {
+        Dissector {
+            capture,
+            net: NetDecoder::new(NetLimits::default()),
+            tcp: TcpTable::new(TcpLimits::default()),
+            apps: HashMap::new(),
+            stats: DissectStats::default(),
+        }
+    }
+
+    /// Decode one frame; events it completes are appended to `out` in decoding order.
+    pub fn frame(&mut self, frame: &Frame<'_>, out: &mut Vec<Event>) {
+        let Some(pkt) = self.net.decode(frame) else {
+            return;
+        };
+        match &pkt.transport {
+            Transport::Udp { payload } => {
+                udp::datagram(self.capture, frame, &pkt, payload, &mut self.stats, out);
+            }
+            Transport::Tcp(seg) => {
+                let Some((conn, dir)) = self.tcp.segment(&pkt, seg, frame.number, frame.ts) else {
+                    return;
+                };
+                let Some(endpoints) = self.tcp.endpoints(conn) else {
+                    return;
+                };
+                let app = self
+                    .apps
+                    .entry(conn)
+                    .or_insert_with(|| AppStream::new(&endpoints, &mut self.stats));
+                // This segment's ACK can turn a hole in the other direction into a gap and
+                // release bytes held there, so both directions are read, this one first.
+                for d in [dir, dir.opposite()] {
+                    if let Some(half) = self.tcp.half(conn, d) {
+                        app.on_data(
+                            self.capture,
+                            conn,
+                            d,
+                            &endpoints,
+                            half,
+                            &mut self.stats,
+                            out,
+                        );
+                    }
+                }
+                for closed in self.tcp.take_closed() {
+                    if let Some(mut app) = self.apps.remove(&closed) {
+                        app.drain(out);
+                    }
+                }
+            }
+            Transport::Other { .. } => {}
+        }
+    }
+
+    /// End of capture: release data held for missing segments and parse what is left.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        self.tcp.flush_all();
+        let mut conns: Vec<ConnId> = self.apps.keys().copied().collect();
+        conns.sort();
+        // Closed connections stay readable until the next take_closed(): parse, then drop.
+        for conn in conns {
+            let Some(endpoints) = self.tcp.endpoints(conn) else {
+                continue;
+            };
+            let Some(app) = self.apps.get_mut(&conn) else {
+                continue;
+            };
+            for dir in [
+                crate::net::Direction::ToServer,
+                crate::net::Direction::ToClient,
+            ] {
+                if let Some(half) = self.tcp.half(conn, dir) {
+                    app.on_data(
+                        self.capture,
+                        conn,
+                        dir,
+                        &endpoints,
+                        half,
+                        &mut self.stats,
+                        out,
+                    );
+                }
+            }
+            app.drain(out);
+        }
+        self.apps.clear();
+        self.tcp.take_closed();
+    }
+
+    pub fn stats(&self) -> AllStats {
+        AllStats {
+            app: self.stats.clone(),
+            net: self.net.stats().clone(),
+            tcp: self.tcp.stats().clone(),
+        }
+    }
+}

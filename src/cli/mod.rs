@@ -1,0 +1,50 @@
+//! Command-line front end. Exit status (SPEC.md): 0 nothing at or above `warning`, 1 findings at
+//! or above `warning`, 2 bad usage or an input that is not a readable capture. A closed pipe
+//! (`kerbscope events x.pcap | head`) ends the run quietly with 0, as ripgrep does.
+
+mod args;
+mod events;
+mod explain;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+
+/// Outcome of a subcommand that ran to its end.
+pub enum Outcome {
+    /// Everything was read; nothing to flag.
+    Clean,
+    /// At least one input could not be read (the others were still processed).
+    InputError,
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Events(a) => events::run(&a),
+        Command::Explain(a) => explain::run(&a),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::InputError) => ExitCode::from(2),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kerbscope: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
