@@ -15,10 +15,12 @@
 //! Decoders never know about findings; rules never parse bytes.
 #![forbid(unsafe_code)]
 
+pub mod analyze;
 pub mod capture;
 pub mod dissect;
 pub mod event;
 pub mod net;
 pub mod pipeline;
 pub mod proto;
+pub mod report;
 // (cli lives in the binary crate: src/main.rs, src/cli/)

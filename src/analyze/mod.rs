@@ -1,0 +1,2 @@
+//! Correlation and findings (being written).
+pub mod finding;
