@@ -159,6 +159,10 @@ pub enum Details {
 impl Finding {
     /// Sort key of the report: (capture, first frame, kind).
     pub fn sort_key(&self) -> (String, u64, Kind) {
-        (self.capture.clone(), self.frames.first().copied().unwrap_or(0), self.kind)
+        (
+            self.capture.clone(),
+            self.frames.first().copied().unwrap_or(0),
+            self.kind,
+        )
     }
 }

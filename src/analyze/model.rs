@@ -1,0 +1,347 @@
+//! The correlated view of one capture that the rules read: KDC exchanges (request matched to
+//! reply), DNS answers per client (name → CNAME chain → addresses) and application connections
+//! with their authentication steps in order. Built once from the events; rules never see bytes.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::capture::Timestamp;
+use crate::event::{Event, EventBody, HttpEvent};
+use crate::proto::gss::GssToken;
+use crate::proto::kerberos::KrbMessage;
+use crate::proto::ntlm::NtlmMessage;
+
+/// A request to a KDC and the answer it got (either may be missing from the capture).
+pub struct KdcExchange<'a> {
+    pub client: IpAddr,
+    pub kdc: IpAddr,
+    pub request: Option<(&'a Event, &'a KrbMessage)>,
+    pub reply: Option<(&'a Event, &'a KrbMessage)>,
+}
+
+impl<'a> KdcExchange<'a> {
+    /// "AS" or "TGS", from whichever side was captured.
+    pub fn is_tgs(&self) -> bool {
+        let t = self
+            .request
+            .map(|(_, m)| m.msg_type.as_str())
+            .or(self.reply.map(|(_, m)| m.msg_type.as_str()));
+        matches!(t, Some("TGS-REQ") | Some("TGS-REP"))
+    }
+    pub fn is_as(&self) -> bool {
+        let t = self
+            .request
+            .map(|(_, m)| m.msg_type.as_str())
+            .or(self.reply.map(|(_, m)| m.msg_type.as_str()));
+        matches!(t, Some("AS-REQ") | Some("AS-REP"))
+    }
+    /// The service the client asked for (request sname, else the error's / reply's sname).
+    pub fn sname(&self) -> Option<&'a str> {
+        self.request
+            .and_then(|(_, m)| m.sname.as_deref())
+            .or(self.reply.and_then(|(_, m)| m.sname.as_deref()))
+    }
+    pub fn error_code(&self) -> Option<i32> {
+        self.reply
+            .filter(|(_, m)| m.msg_type == "KRB-ERROR")
+            .and_then(|(_, m)| m.error_code)
+    }
+    pub fn succeeded(&self) -> bool {
+        self.reply
+            .is_some_and(|(_, m)| m.msg_type == "TGS-REP" || m.msg_type == "AS-REP")
+    }
+    pub fn request_has_option(&self, name: &str) -> bool {
+        self.request
+            .is_some_and(|(_, m)| m.kdc_options.contains(&name))
+    }
+    /// A TGS-REQ for a krbtgt with the FORWARDED option: the client asks for a TGT to hand to
+    /// a service (unconstrained delegation).
+    pub fn is_forwarded_tgt_request(&self) -> bool {
+        self.is_tgs()
+            && self.request_has_option("forwarded")
+            && self
+                .sname()
+                .is_some_and(|s| s.to_ascii_lowercase().starts_with("krbtgt/"))
+    }
+    pub fn is_s4u2proxy(&self) -> bool {
+        self.request.is_some_and(|(_, m)| m.s4u2proxy)
+    }
+    pub fn frames(&self) -> Vec<u64> {
+        self.request
+            .iter()
+            .chain(self.reply.iter())
+            .map(|(e, _)| e.frame)
+            .collect()
+    }
+    pub fn first_ts(&self) -> Timestamp {
+        self.request
+            .or(self.reply)
+            .map(|(e, _)| e.ts)
+            .unwrap_or_default()
+    }
+}
+
+/// A DNS response that resolved `qname` for `client`, possibly through CNAMEs.
+pub struct DnsAnswer<'a> {
+    pub event: &'a Event,
+    pub client: IpAddr,
+    /// Lower-case names from the question to the canonical name: [alias, ..., canonical].
+    pub chain: Vec<String>,
+    pub addresses: Vec<IpAddr>,
+}
+
+/// One authentication-relevant message on an application connection.
+pub struct AuthStep<'a> {
+    pub event: &'a Event,
+    pub http: &'a HttpEvent,
+    /// True for client → server (requests).
+    pub from_client: bool,
+}
+
+impl<'a> AuthStep<'a> {
+    pub fn gss(&self) -> Option<&'a GssToken> {
+        self.http.gss.as_ref()
+    }
+    pub fn kerberos(&self) -> Option<&'a KrbMessage> {
+        self.http.kerberos()
+    }
+    pub fn ntlm(&self) -> Option<&'a NtlmMessage> {
+        self.http.gss.as_ref().and_then(GssToken::ntlm)
+    }
+    pub fn status(&self) -> Option<u16> {
+        self.http.status
+    }
+    /// The response offered `scheme` (a WWW-Authenticate challenge or the challenge list).
+    pub fn offers(&self, scheme: &str) -> bool {
+        !self.from_client
+            && (self
+                .http
+                .scheme
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+                || self
+                    .http
+                    .also_offered
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(scheme)))
+    }
+}
+
+/// An application connection (HTTP today; SMB, LDAP, DCE-RPC carriers join the same shape).
+pub struct AppConn<'a> {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// Host header of the first request that named one.
+    pub host: Option<String>,
+    pub winrm: bool,
+    pub steps: Vec<AuthStep<'a>>,
+}
+
+impl AppConn<'_> {
+    pub fn first_ts(&self) -> Timestamp {
+        self.steps.first().map(|s| s.event.ts).unwrap_or_default()
+    }
+    pub fn last_ts(&self) -> Timestamp {
+        self.steps.last().map(|s| s.event.ts).unwrap_or_default()
+    }
+    /// `http` or `winrm`.
+    pub fn transport(&self) -> &'static str {
+        if self.winrm { "winrm" } else { "http" }
+    }
+}
+
+/// Everything the rules see about one capture.
+pub struct Model<'a> {
+    pub capture: &'a str,
+    pub kdc: Vec<KdcExchange<'a>>,
+    pub dns: Vec<DnsAnswer<'a>>,
+    pub conns: Vec<AppConn<'a>>,
+    /// Client principal names seen per client address (AS-REQ / KDC reply cname), in order.
+    pub users: HashMap<IpAddr, String>,
+    pub realms: HashMap<IpAddr, String>,
+}
+
+impl<'a> Model<'a> {
+    pub fn build(capture: &'a str, events: &'a [Event]) -> Model<'a> {
+        let mut kdc: Vec<KdcExchange<'a>> = Vec::new();
+        // Open requests by (client, client port, kdc, kdc port) → index into `kdc`.
+        let mut open: HashMap<(SocketAddr, SocketAddr), usize> = HashMap::new();
+        let mut dns = Vec::new();
+        let mut conns: Vec<AppConn<'a>> = Vec::new();
+        let mut conn_index: HashMap<u64, usize> = HashMap::new();
+        let mut users = HashMap::new();
+        let mut realms = HashMap::new();
+
+        for ev in events {
+            let src = SocketAddr::new(ev.src, ev.sport);
+            let dst = SocketAddr::new(ev.dst, ev.dport);
+            match &ev.body {
+                EventBody::Kerberos(k) => {
+                    let m = &k.message;
+                    let is_request = matches!(m.msg_type.as_str(), "AS-REQ" | "TGS-REQ");
+                    if is_request {
+                        if m.msg_type == "AS-REQ"
+                            && let Some(c) = &m.cname
+                        {
+                            users.insert(ev.src, c.clone());
+                        }
+                        if let Some(r) = &m.realm {
+                            realms.insert(ev.src, r.clone());
+                        }
+                        open.insert((src, dst), kdc.len());
+                        kdc.push(KdcExchange {
+                            client: ev.src,
+                            kdc: ev.dst,
+                            request: Some((ev, m)),
+                            reply: None,
+                        });
+                    } else if matches!(m.msg_type.as_str(), "AS-REP" | "TGS-REP" | "KRB-ERROR") {
+                        if let Some(c) = &m.cname
+                            && m.msg_type != "KRB-ERROR"
+                        {
+                            users.insert(ev.dst, c.clone());
+                        }
+                        match open.remove(&(dst, src)) {
+                            Some(i) if kdc.get(i).is_some_and(|x| x.reply.is_none()) => {
+                                if let Some(x) = kdc.get_mut(i) {
+                                    x.reply = Some((ev, m));
+                                }
+                            }
+                            _ => kdc.push(KdcExchange {
+                                client: ev.dst,
+                                kdc: ev.src,
+                                request: None,
+                                reply: Some((ev, m)),
+                            }),
+                        }
+                    }
+                }
+                EventBody::Dns(d) => {
+                    let msg = &d.message;
+                    if !msg.response {
+                        continue;
+                    }
+                    let Some(qname) = msg.qname.as_deref() else {
+                        continue;
+                    };
+                    let mut chain = vec![qname.trim_end_matches('.').to_ascii_lowercase()];
+                    for (_, canonical) in msg.cname_chain() {
+                        chain.push(canonical.trim_end_matches('.').to_ascii_lowercase());
+                    }
+                    let end = chain.last().cloned().unwrap_or_default();
+                    let addresses = msg.addresses_for(&end);
+                    dns.push(DnsAnswer {
+                        event: ev,
+                        client: ev.dst,
+                        chain,
+                        addresses,
+                    });
+                }
+                EventBody::Http(h) => {
+                    let Some(conn) = ev.conn else { continue };
+                    let from_client = h.method.is_some();
+                    let i = *conn_index.entry(conn).or_insert_with(|| {
+                        let (client, server) = if from_client { (src, dst) } else { (dst, src) };
+                        conns.push(AppConn {
+                            client,
+                            server,
+                            host: None,
+                            winrm: false,
+                            steps: Vec::new(),
+                        });
+                        conns.len() - 1
+                    });
+                    if let Some(c) = conns.get_mut(i) {
+                        if c.host.is_none() {
+                            c.host = h.host.as_ref().map(|x| host_only(x).to_ascii_lowercase());
+                        }
+                        c.winrm |= h.winrm;
+                        c.steps.push(AuthStep {
+                            event: ev,
+                            http: h,
+                            from_client,
+                        });
+                    }
+                }
+            }
+        }
+        Model {
+            capture,
+            kdc,
+            dns,
+            conns,
+            users,
+            realms,
+        }
+    }
+
+    /// The CNAME chain `client` was given for `name` (lower case) at or before `frame`.
+    pub fn chains_from(
+        &self,
+        client: IpAddr,
+        canonical: &str,
+        before_frame: u64,
+    ) -> Vec<&DnsAnswer<'a>> {
+        self.dns
+            .iter()
+            .filter(|a| {
+                a.client == client
+                    && a.event.frame <= before_frame
+                    && a.chain.len() > 1
+                    && a.chain.last().is_some_and(|c| c == canonical)
+            })
+            .collect()
+    }
+}
+
+/// `host:port` → `host` (IPv6 literals in brackets keep their brackets off).
+pub fn host_only(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// The host part of an SPN `SERVICE/host[:port][/extra]`, lower case.
+pub fn spn_host(spn: &str) -> Option<String> {
+    let (_, rest) = spn.split_once('/')?;
+    let host = rest.split('/').next()?;
+    Some(host_only(host).to_ascii_lowercase())
+}
+
+/// The service part of an SPN (`HTTP`, `cifs`, ...).
+pub fn spn_service(spn: &str) -> Option<&str> {
+    spn.split_once('/').map(|(s, _)| s)
+}
+
+impl<'a> Model<'a> {
+    /// The client's KDC exchanges for `sname` (case-insensitive) at or before `frame`.
+    pub fn tgs_for(
+        &self,
+        client: std::net::IpAddr,
+        sname: &str,
+        frame: u64,
+    ) -> Vec<&KdcExchange<'a>> {
+        self.kdc
+            .iter()
+            .filter(|x| {
+                x.client == client
+                    && x.is_tgs()
+                    && x.first_frame() <= frame
+                    && x.sname().is_some_and(|s| s.eq_ignore_ascii_case(sname))
+            })
+            .collect()
+    }
+}
+
+impl KdcExchange<'_> {
+    pub fn first_frame(&self) -> u64 {
+        self.request
+            .or(self.reply)
+            .map(|(e, _)| e.frame)
+            .unwrap_or(0)
+    }
+}
