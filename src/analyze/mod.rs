@@ -16,6 +16,15 @@ use crate::report::{CaptureInfo, Report};
 
 use finding::Severity;
 
+/// The findings one capture's events prove (sorted by first frame, kind). Live capture calls
+/// this on its sliding window of events.
+pub fn findings_for(capture: &str, events: &[crate::event::Event]) -> Vec<finding::Finding> {
+    let model = model::Model::build(capture, events);
+    let mut findings = rules::run_all(&model);
+    findings.sort_by_key(|f| f.sort_key());
+    findings
+}
+
 /// Analyse decoded captures into one report.
 pub fn analyze(runs: &[CaptureRun]) -> Report {
     let mut findings = Vec::new();
@@ -23,8 +32,7 @@ pub fn analyze(runs: &[CaptureRun]) -> Report {
     let mut stats: serde_json::Map<String, serde_json::Value> = serde_json::Map::new();
     for run in runs {
         let path = run.path.display().to_string();
-        let model = model::Model::build(&path, &run.events);
-        findings.extend(rules::run_all(&model));
+        findings.extend(findings_for(&path, &run.events));
         captures.push(CaptureInfo {
             path: path.clone(),
             format: if run.gzip {
