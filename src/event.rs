@@ -9,9 +9,14 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
+use crate::proto::credssp::CredsspToken;
+use crate::proto::dcerpc::DcerpcDetails;
 use crate::proto::dns::DnsMessage;
 use crate::proto::gss::GssToken;
 use crate::proto::kerberos::KrbMessage;
+use crate::proto::ldap::LdapDetails;
+use crate::proto::smb::SmbDetails;
+use crate::proto::tkey::TkeyDetails;
 
 /// Where a message was seen: frame, time and the endpoints of the packet that completed it.
 #[derive(Clone, Debug, Serialize)]
@@ -44,6 +49,10 @@ pub enum EventBody {
     Kerberos(Box<KerberosEvent>),
     Dns(Box<DnsEvent>),
     Http(Box<HttpEvent>),
+    /// A token outside HTTP that is SPNEGO or Kerberos (or none, on a Negotiate/Kerberos carrier).
+    Spnego(Box<GssEvent>),
+    /// A raw NTLMSSP token outside HTTP (or none, on an NTLM-only carrier).
+    Ntlm(Box<GssEvent>),
 }
 
 impl EventBody {
@@ -52,6 +61,16 @@ impl EventBody {
             EventBody::Kerberos(_) => "kerberos",
             EventBody::Dns(_) => "dns",
             EventBody::Http(_) => "http",
+            EventBody::Spnego(_) => "spnego",
+            EventBody::Ntlm(_) => "ntlm",
+        }
+    }
+
+    /// The carrier event (SMB, DCE/RPC, LDAP, DNS TKEY), whichever `proto` it was given.
+    pub fn gss(&self) -> Option<&GssEvent> {
+        match self {
+            EventBody::Spnego(g) | EventBody::Ntlm(g) => Some(g),
+            _ => None,
         }
     }
 }
@@ -122,9 +141,96 @@ pub struct HttpEvent {
     pub gss: Option<GssToken>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_error: Option<String>,
+    /// CredSSP (`token` = `credssp-tls`): the TLS records of the token. Their `phase` tells the
+    /// TLS handshake from the encrypted TSRequest exchange that follows it; the SPNEGO token and
+    /// the delegated credentials inside are not visible in a capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credssp: Option<CredsspToken>,
     /// WinRM (WS-Management): `/wsman` target or a 5985/5986 port.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub winrm: bool,
+}
+
+/// A GSS-API / NTLMSSP token carried outside HTTP, or the carrier's verdict on one: SMB
+/// NEGOTIATE / SESSION_SETUP (NT status), DCE/RPC binding PDUs (bind_nak, fault), LDAP binds
+/// (resultCode). `token`, `inner_token`, `token_len` and `gss` mean what they mean in
+/// [`HttpEvent`], so analysis treats every carrier alike.
+///
+/// `proto` is `ntlm` when the token is raw NTLMSSP (SMB1 raw NTLM, DCE/RPC auth type 10, LDAP
+/// sicily or SASL "NTLM"), or when there is no token and the carrier negotiated NTLM; `spnego`
+/// otherwise (SPNEGO, a bare or framed Kerberos token, an unknown token, or none).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GssEvent {
+    /// `smb`, `dcerpc`, `ldap` or `dns` (TKEY over TCP).
+    pub transport: &'static str,
+    /// What carried the token: `negotiate`, `session-setup`, `bind`, `bind_ack`, `bind_nak`,
+    /// `alter_context`, `alter_context_resp`, `auth3`, `fault`, `bind-request`, `bind-response`,
+    /// `tkey`.
+    pub operation: &'static str,
+    /// Sent by the server.
+    pub response: bool,
+    /// The carrier's verdict on the exchange so far (responses only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner_token: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_len: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gss: Option<GssToken>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smb: Option<SmbDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dcerpc: Option<DcerpcDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ldap: Option<LdapDetails>,
+    /// DNS TKEY (RFC 3645 GSS-TSIG key negotiation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tkey: Option<TkeyDetails>,
+    /// The carrier itself negotiated NTLM (DCE/RPC auth type 10, LDAP sicily / SASL NTLM).
+    #[serde(skip)]
+    pub ntlm_carrier: bool,
+}
+
+/// How the carrier answered: `success`, `continue` (more legs to come) or `failure`, with the
+/// carrier's own code (`0xc000006d`, `49`, `8`) and its name when known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub state: OutcomeState,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeState {
+    Success,
+    Continue,
+    Failure,
+}
+
+impl GssEvent {
+    /// The Kerberos message carried by the token, if any.
+    pub fn kerberos(&self) -> Option<&KrbMessage> {
+        self.gss.as_ref().and_then(GssToken::kerberos)
+    }
+
+    /// Wrap as an event body: `ntlm` for raw NTLMSSP, `spnego` otherwise (see the type docs).
+    pub fn into_body(self) -> EventBody {
+        let ntlm = match &self.gss {
+            Some(GssToken::Ntlm(_)) => true,
+            Some(_) => false,
+            None => self.ntlm_carrier,
+        };
+        if ntlm {
+            EventBody::Ntlm(Box::new(self))
+        } else {
+            EventBody::Spnego(Box::new(self))
+        }
+    }
 }
 
 impl KerberosEvent {

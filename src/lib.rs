@@ -17,6 +17,7 @@
 
 pub mod analyze;
 pub mod capture;
+pub mod crypto;
 pub mod dissect;
 pub mod event;
 pub mod net;

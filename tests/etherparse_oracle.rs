@@ -18,15 +18,29 @@ fn net_layer_agrees_with_etherparse() {
         println!("skipped: {} not found", dir.display());
         return;
     };
-    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).filter(|p| !p.to_string_lossy().ends_with(".txt") && !p.to_string_lossy().ends_with(".tsv") && !p.to_string_lossy().ends_with(".md")).collect();
+    let mut paths: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.to_string_lossy().ends_with(".txt")
+                && !p.to_string_lossy().ends_with(".tsv")
+                && !p.to_string_lossy().ends_with(".md")
+        })
+        .collect();
     paths.sort();
     let (mut compared, mut disagreements) = (0usize, Vec::new());
     for path in paths {
-        let Ok(mut reader) = CaptureReader::open(&path) else { continue };
+        let Ok(mut reader) = CaptureReader::open(&path) else {
+            continue;
+        };
         let mut net = NetDecoder::new(NetLimits::default());
         while let Ok(Some(frame)) = reader.next_frame() {
             let frame_no = frame.number;
-            let oracle = if frame.link_type == LinkType::ETHERNET { SlicedPacket::from_ethernet(frame.data).ok() } else { None };
+            let oracle = if frame.link_type == LinkType::ETHERNET {
+                SlicedPacket::from_ethernet(frame.data).ok()
+            } else {
+                None
+            };
             let ours = net.decode(&frame).map(|p| {
                 let len = match &p.transport {
                     Transport::Udp { payload } => Some(payload.len()),
@@ -37,29 +51,51 @@ fn net_layer_agrees_with_etherparse() {
             });
             let Some(sp) = oracle else { continue };
             let (src, dst, fragmenting) = match &sp.net {
-                Some(NetSlice::Ipv4(v4)) => (IpAddr::V4(v4.header().source_addr()), IpAddr::V4(v4.header().destination_addr()), v4.is_payload_fragmented()),
-                Some(NetSlice::Ipv6(v6)) => (IpAddr::V6(v6.header().source_addr()), IpAddr::V6(v6.header().destination_addr()), v6.is_payload_fragmented()),
+                Some(NetSlice::Ipv4(v4)) => (
+                    IpAddr::V4(v4.header().source_addr()),
+                    IpAddr::V4(v4.header().destination_addr()),
+                    v4.is_payload_fragmented(),
+                ),
+                Some(NetSlice::Ipv6(v6)) => (
+                    IpAddr::V6(v6.header().source_addr()),
+                    IpAddr::V6(v6.header().destination_addr()),
+                    v6.is_payload_fragmented(),
+                ),
                 _ => continue,
             };
             if fragmenting {
                 continue;
             }
             let (sport, dport, len) = match &sp.transport {
-                Some(TransportSlice::Udp(u)) => (u.source_port(), u.destination_port(), u.payload().len()),
-                Some(TransportSlice::Tcp(t)) => (t.source_port(), t.destination_port(), t.payload().len()),
+                Some(TransportSlice::Udp(u)) => {
+                    (u.source_port(), u.destination_port(), u.payload().len())
+                }
+                Some(TransportSlice::Tcp(t)) => {
+                    (t.source_port(), t.destination_port(), t.payload().len())
+                }
                 _ => continue,
             };
             compared += 1;
             let want = Some((src, dst, sport, dport, Some(len)));
             if ours != want {
-                disagreements.push(format!("{} frame {frame_no}: etherparse {want:?} kerbscope {ours:?}", path.file_name().unwrap_or_default().to_string_lossy()));
+                disagreements.push(format!(
+                    "{} frame {frame_no}: etherparse {want:?} kerbscope {ours:?}",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ));
             }
         }
     }
-    println!("compared {compared} frames with etherparse, {} disagreements", disagreements.len());
+    println!(
+        "compared {compared} frames with etherparse, {} disagreements",
+        disagreements.len()
+    );
     for d in disagreements.iter().take(20) {
         println!("  {d}");
     }
     assert!(compared > 1000, "too few frames compared: {compared}");
-    assert!(disagreements.is_empty(), "{} frames disagree with etherparse", disagreements.len());
+    assert!(
+        disagreements.is_empty(),
+        "{} frames disagree with etherparse",
+        disagreements.len()
+    );
 }

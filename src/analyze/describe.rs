@@ -1,6 +1,6 @@
 //! One-line descriptions of events for evidence lists ("TGS-REQ for HTTP/web1.lab.test").
 
-use crate::event::{Event, EventBody, HttpEvent};
+use crate::event::{Event, EventBody, GssEvent, HttpEvent};
 use crate::proto::gss::GssToken;
 use crate::proto::kerberos::{KrbMessage, error_info};
 use crate::proto::ntlm::NtlmMessage;
@@ -34,7 +34,28 @@ pub fn describe(ev: &Event) -> String {
             s
         }
         EventBody::Http(h) => http(h),
+        EventBody::Spnego(g) | EventBody::Ntlm(g) => carrier(g),
     }
+}
+
+/// "SMB2 session-setup response (0xc000006d STATUS_LOGON_FAILURE) carrying KRB-ERROR 41 ...".
+pub fn carrier(g: &GssEvent) -> String {
+    let mut s = format!(
+        "{} {}{}",
+        g.transport.to_ascii_uppercase(),
+        g.operation,
+        if g.response { " response" } else { "" }
+    );
+    if let Some(o) = &g.outcome {
+        match &o.name {
+            Some(n) => s.push_str(&format!(" ({} {n})", o.code)),
+            None => s.push_str(&format!(" ({})", o.code)),
+        }
+    }
+    if let Some(inner) = g.gss.as_ref().and_then(token) {
+        s.push_str(&format!(" carrying {inner}"));
+    }
+    s
 }
 
 pub fn error_name(code: i32) -> String {

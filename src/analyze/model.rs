@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::capture::Timestamp;
-use crate::event::{Event, EventBody, HttpEvent};
+use crate::event::{Event, EventBody, GssEvent, HttpEvent, OutcomeState};
 use crate::proto::gss::GssToken;
 use crate::proto::kerberos::KrbMessage;
 use crate::proto::ntlm::NtlmMessage;
@@ -90,50 +90,118 @@ pub struct DnsAnswer<'a> {
     pub addresses: Vec<IpAddr>,
 }
 
+/// What carried an authentication step: an HTTP message or a carrier exchange (SMB session
+/// setup, LDAP bind, DCE/RPC bind, DNS TKEY).
+#[derive(Clone, Copy)]
+pub enum StepCarrier<'a> {
+    Http(&'a HttpEvent),
+    Gss(&'a GssEvent),
+}
+
 /// One authentication-relevant message on an application connection.
 pub struct AuthStep<'a> {
     pub event: &'a Event,
-    pub http: &'a HttpEvent,
+    pub carrier: StepCarrier<'a>,
     /// True for client → server (requests).
     pub from_client: bool,
 }
 
 impl<'a> AuthStep<'a> {
     pub fn gss(&self) -> Option<&'a GssToken> {
-        self.http.gss.as_ref()
+        match self.carrier {
+            StepCarrier::Http(h) => h.gss.as_ref(),
+            StepCarrier::Gss(g) => g.gss.as_ref(),
+        }
     }
     pub fn kerberos(&self) -> Option<&'a KrbMessage> {
-        self.http.kerberos()
+        self.gss().and_then(GssToken::kerberos)
     }
     pub fn ntlm(&self) -> Option<&'a NtlmMessage> {
-        self.http.gss.as_ref().and_then(GssToken::ntlm)
+        self.gss().and_then(GssToken::ntlm)
     }
+    /// HTTP status of a response step (carriers have none).
     pub fn status(&self) -> Option<u16> {
-        self.http.status
+        match self.carrier {
+            StepCarrier::Http(h) => h.status,
+            StepCarrier::Gss(_) => None,
+        }
     }
-    /// The response offered `scheme` (a WWW-Authenticate challenge or the challenge list).
+    /// The server's final answer: an HTTP status of 200 or more, or a carrier verdict other
+    /// than "continue".
+    pub fn is_final_answer(&self) -> bool {
+        if self.from_client {
+            return false;
+        }
+        match self.carrier {
+            StepCarrier::Http(h) => h.status.is_some_and(|s| s >= 200),
+            StepCarrier::Gss(g) => g
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.state != OutcomeState::Continue),
+        }
+    }
+    /// The server let the client in (HTTP 2xx/3xx, carrier success).
+    pub fn accepted(&self) -> bool {
+        if self.from_client {
+            return false;
+        }
+        match self.carrier {
+            StepCarrier::Http(h) => h.status.is_some_and(|s| (200..400).contains(&s)),
+            StepCarrier::Gss(g) => g
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.state == OutcomeState::Success),
+        }
+    }
+    /// The server refused the client (HTTP 401/403, carrier failure).
+    pub fn refused(&self) -> bool {
+        if self.from_client {
+            return false;
+        }
+        match self.carrier {
+            StepCarrier::Http(h) => h.status.is_some_and(|s| s == 401 || s == 403),
+            StepCarrier::Gss(g) => g
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.state == OutcomeState::Failure),
+        }
+    }
+    /// The response offered `scheme` (a WWW-Authenticate challenge or the challenge list). On a
+    /// carrier, a server token that is SPNEGO (SMB's negotiate hint, a SPNEGO reply) offers
+    /// `Negotiate`.
     pub fn offers(&self, scheme: &str) -> bool {
-        !self.from_client
-            && (self
-                .http
-                .scheme
-                .as_deref()
-                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
-                || self
-                    .http
-                    .also_offered
-                    .iter()
-                    .any(|s| s.eq_ignore_ascii_case(scheme)))
+        if self.from_client {
+            return false;
+        }
+        match self.carrier {
+            StepCarrier::Http(h) => {
+                h.scheme
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+                    || h.also_offered
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(scheme))
+            }
+            StepCarrier::Gss(g) => {
+                scheme.eq_ignore_ascii_case("Negotiate")
+                    && g.gss
+                        .as_ref()
+                        .is_some_and(|t| t.kind().starts_with("spnego"))
+            }
+        }
     }
 }
 
-/// An application connection (HTTP today; SMB, LDAP, DCE-RPC carriers join the same shape).
+/// An application connection: HTTP (or WinRM), SMB, LDAP, DCE/RPC or DNS TKEY, with its
+/// authentication steps in capture order.
 pub struct AppConn<'a> {
     pub client: SocketAddr,
     pub server: SocketAddr,
-    /// Host header of the first request that named one.
+    /// Host header of the first request that named one (HTTP only).
     pub host: Option<String>,
     pub winrm: bool,
+    /// `http`, `smb`, `ldap`, `dcerpc` or `dns`.
+    pub carrier: &'static str,
     pub steps: Vec<AuthStep<'a>>,
 }
 
@@ -144,9 +212,9 @@ impl AppConn<'_> {
     pub fn last_ts(&self) -> Timestamp {
         self.steps.last().map(|s| s.event.ts).unwrap_or_default()
     }
-    /// `http` or `winrm`.
+    /// `http`, `winrm`, `smb`, `ldap`, `dcerpc` or `dns`.
     pub fn transport(&self) -> &'static str {
-        if self.winrm { "winrm" } else { "http" }
+        if self.winrm { "winrm" } else { self.carrier }
     }
 }
 
@@ -240,28 +308,42 @@ impl<'a> Model<'a> {
                 EventBody::Http(h) => {
                     let Some(conn) = ev.conn else { continue };
                     let from_client = h.method.is_some();
-                    let i = *conn_index.entry(conn).or_insert_with(|| {
-                        let (client, server) = if from_client { (src, dst) } else { (dst, src) };
-                        conns.push(AppConn {
-                            client,
-                            server,
-                            host: None,
-                            winrm: false,
-                            steps: Vec::new(),
-                        });
-                        conns.len() - 1
-                    });
-                    if let Some(c) = conns.get_mut(i) {
-                        if c.host.is_none() {
-                            c.host = h.host.as_ref().map(|x| host_only(x).to_ascii_lowercase());
-                        }
-                        c.winrm |= h.winrm;
-                        c.steps.push(AuthStep {
-                            event: ev,
-                            http: h,
-                            from_client,
-                        });
+                    let c = conn_for(
+                        &mut conns,
+                        &mut conn_index,
+                        conn,
+                        src,
+                        dst,
+                        from_client,
+                        "http",
+                    );
+                    if c.host.is_none() {
+                        c.host = h.host.as_ref().map(|x| host_only(x).to_ascii_lowercase());
                     }
+                    c.winrm |= h.winrm;
+                    c.steps.push(AuthStep {
+                        event: ev,
+                        carrier: StepCarrier::Http(h),
+                        from_client,
+                    });
+                }
+                EventBody::Spnego(g) | EventBody::Ntlm(g) => {
+                    let Some(conn) = ev.conn else { continue };
+                    let from_client = !g.response;
+                    let c = conn_for(
+                        &mut conns,
+                        &mut conn_index,
+                        conn,
+                        src,
+                        dst,
+                        from_client,
+                        g.transport,
+                    );
+                    c.steps.push(AuthStep {
+                        event: ev,
+                        carrier: StepCarrier::Gss(g),
+                        from_client,
+                    });
                 }
             }
         }
@@ -292,6 +374,32 @@ impl<'a> Model<'a> {
             })
             .collect()
     }
+}
+
+/// The connection `conn` belongs to, created on first sight with the client on the side that
+/// sent a request.
+fn conn_for<'m, 'a>(
+    conns: &'m mut Vec<AppConn<'a>>,
+    index: &mut HashMap<u64, usize>,
+    conn: u64,
+    src: SocketAddr,
+    dst: SocketAddr,
+    from_client: bool,
+    carrier: &'static str,
+) -> &'m mut AppConn<'a> {
+    let i = *index.entry(conn).or_insert_with(|| {
+        let (client, server) = if from_client { (src, dst) } else { (dst, src) };
+        conns.push(AppConn {
+            client,
+            server,
+            host: None,
+            winrm: false,
+            carrier,
+            steps: Vec::new(),
+        });
+        conns.len() - 1
+    });
+    &mut conns[i]
 }
 
 /// `host:port` → `host` (IPv6 literals in brackets keep their brackets off).

@@ -27,6 +27,8 @@ use std::fmt;
 mod bytes;
 mod error;
 mod etw;
+#[cfg(feature = "live")]
+pub mod live;
 mod netmon;
 mod pcap;
 mod pcapng;

@@ -1,37 +1,32 @@
 //! `kerbscope events`: NDJSON, one decoded message per line, ordered by frame within each
-//! capture, captures in the order given. Captures are decoded in parallel; output order does not
-//! depend on the thread count.
+//! capture, captures in the order given (a directory contributes its captures, sorted by path).
+//! Captures are decoded in parallel, and each one is sharded by flow over `-j` threads; the
+//! output does not depend on the thread count.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
-use rayon::prelude::*;
-
 use kerbscope::event::CaptureEvent;
-use kerbscope::pipeline::{self, CaptureRun};
+use kerbscope::pipeline::{self, CaptureRun, DissectOptions};
 
 use super::Outcome;
 use super::args::EventsArgs;
 
 pub fn run(args: &EventsArgs) -> io::Result<Outcome> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .map_err(io::Error::other)?;
-    let results: Vec<_> = pool.install(|| {
-        args.captures
-            .par_iter()
-            .enumerate()
-            .map(|(i, path)| pipeline::dissect_file(path, i))
-            .collect()
-    });
+    let captures = pipeline::capture_paths(&args.captures)?;
+    let opts = DissectOptions {
+        threads: args.threads.unwrap_or(0),
+        keep_plain_http: true,
+        progress: true,
+    };
+    let results = pipeline::dissect_files(&captures, &opts);
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(File::create(path)?)),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     };
-    let many = args.captures.len() > 1;
+    let many = captures.len() > 1;
     let mut outcome = Outcome::Clean;
-    for (path, result) in args.captures.iter().zip(results) {
+    for (path, result) in captures.iter().zip(results) {
         match result {
             Ok(run) => {
                 warn(&run);

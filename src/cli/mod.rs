@@ -2,9 +2,11 @@
 //! or above `warning`, 2 bad usage or an input that is not a readable capture. A closed pipe
 //! (`kerbscope events x.pcap | head`) ends the run quietly with 0, as ripgrep does.
 
+mod analyze;
 mod args;
 mod events;
 mod explain;
+mod sniff;
 
 use std::io;
 use std::process::ExitCode;
@@ -17,6 +19,8 @@ pub use args::{Cli, Command};
 pub enum Outcome {
     /// Everything was read; nothing to flag.
     Clean,
+    /// Findings at or above `warning`.
+    Findings,
     /// At least one input could not be read (the others were still processed).
     InputError,
 }
@@ -31,11 +35,14 @@ pub fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Analyze(a) => analyze::run(&a),
         Command::Events(a) => events::run(&a),
         Command::Explain(a) => explain::run(&a),
+        Command::Sniff(a) => sniff::run(&a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
         Ok(Outcome::InputError) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

@@ -7,10 +7,10 @@ use std::collections::VecDeque;
 
 use crate::event::{Event, EventBody, HttpEvent};
 use crate::net::{Direction, HalfStream};
-use crate::proto::gss;
 use crate::proto::http::{
     self, AUTH_HEADERS, BodyFraming, ChunkedDecoder, HeadError, MessageHead, StartLine,
 };
+use crate::proto::{credssp, gss};
 
 use super::DissectStats;
 use super::tcp_app::{Emitter, dir_index};
@@ -215,7 +215,11 @@ impl HttpConn {
             .uri
             .as_deref()
             .or(base.request_uri.as_deref())
-            .is_some_and(|u| u.len() >= 6 && u.as_bytes()[..6].eq_ignore_ascii_case(b"/wsman"))
+            .is_some_and(|u| {
+                u.as_bytes()
+                    .get(..6)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"/wsman"))
+            })
             || WINRM_PORTS.contains(&emit.endpoints.server.port());
 
         let mut events = Vec::new();
@@ -287,6 +291,7 @@ fn auth_event(base: &HttpEvent, header: &str, value: &str, stats: &mut DissectSt
             if ch.scheme.eq_ignore_ascii_case("CredSSP") {
                 // CredSSP carries TLS records (MS-CSSP), not a GSS token.
                 ev.token = Some("credssp-tls");
+                ev.credssp = Some(credssp::decode(token));
             } else {
                 let decoded = gss::decode_token(token);
                 if matches!(decoded, gss::GssToken::Malformed { .. }) {

@@ -5,7 +5,13 @@
 //! All per-connection state lives here; decoders stay stateless. Every message is reported at
 //! the frame whose segment completed it, as Wireshark does.
 
+mod carrier;
+#[cfg(test)]
+mod carrier_tests;
+mod dcerpc_stream;
 mod http_stream;
+mod ldap_stream;
+mod smb_stream;
 mod tcp_app;
 mod udp;
 
@@ -38,6 +44,23 @@ pub struct DissectStats {
     pub tcp_connections_dns: u64,
     pub tcp_connections_http: u64,
     pub tcp_gaps_seen: u64,
+    /// GSS carriers beyond HTTP: SMB NEGOTIATE / SESSION_SETUP messages decoded.
+    pub smb_auth_messages: u64,
+    pub smb_malformed: u64,
+    /// DCE/RPC binding PDUs and faults decoded.
+    pub dcerpc_binding_pdus: u64,
+    pub dcerpc_malformed: u64,
+    /// LDAP bind requests and responses decoded; simple (password) binds among them.
+    pub ldap_binds: u64,
+    pub ldap_simple_binds: u64,
+    pub ldap_malformed: u64,
+    /// Carrier framing lost (garbage or a gap) and found again; messages too large to keep.
+    pub carrier_malformed: u64,
+    pub carrier_resyncs: u64,
+    pub carrier_oversize: u64,
+    pub tcp_connections_smb: u64,
+    pub tcp_connections_dcerpc: u64,
+    pub tcp_connections_ldap: u64,
 }
 
 /// Everything the dissector counted, for `stats` in reports.
@@ -60,10 +83,15 @@ pub struct Dissector {
 
 impl Dissector {
     pub fn new(capture: usize) -> Self {
+        Dissector::with_limits(capture, NetLimits::default(), TcpLimits::default())
+    }
+
+    /// A dissector with its own memory caps (a flow shard gets a share of the run's budget).
+    pub fn with_limits(capture: usize, net: NetLimits, tcp: TcpLimits) -> Self {
         Dissector {
             capture,
-            net: NetDecoder::new(NetLimits::default()),
-            tcp: TcpTable::new(TcpLimits::default()),
+            net: NetDecoder::new(net),
+            tcp: TcpTable::new(tcp),
             apps: HashMap::new(),
             stats: DissectStats::default(),
         }

@@ -1,13 +1,19 @@
 //! Per-connection application framing over reassembled TCP: Kerberos record marks (RFC 4120
-//! §7.2.2) on port 88, DNS length prefixes (RFC 1035 §4.2.2) on port 53, and HTTP/1.x on any
-//! port, recognised by its request or status line rather than by the port.
+//! §7.2.2) on port 88, DNS length prefixes (RFC 1035 §4.2.2) on port 53, HTTP/1.x on any
+//! port, recognised by its request or status line rather than by the port, and the binary
+//! carriers of GSS tokens: SMB on 445/139, LDAP on 389/3268, DCE/RPC on 135 and, recognised by
+//! its header, on the dynamic ports the endpoint mapper hands out (SMB likewise by content).
 
 use crate::event::{Event, EventBody};
 use crate::net::{ConnId, Direction, Endpoints, HalfStream};
-use crate::proto::{dns, http, kerberos};
+use crate::proto::{dcerpc, dns, http, kerberos};
 
 use super::DissectStats;
+use super::carrier::tkey_bodies;
+use super::dcerpc_stream::DcerpcConn;
 use super::http_stream::HttpConn;
+use super::ldap_stream::LdapConn;
+use super::smb_stream::{SmbConn, looks_like_smb};
 use super::udp::{KERBEROS_PORT, dns_body, kerberos_body};
 
 /// How many bytes of a connection we look at before deciding it is not HTTP. Enough for a
@@ -15,12 +21,18 @@ use super::udp::{KERBEROS_PORT, dns_body, kerberos_body};
 const HTTP_PROBE_LIMIT: usize = 16 * 1024;
 /// Fewer bytes than this cannot tell an HTTP start line from something else; wait for more.
 const HTTP_PROBE_MIN: usize = 8;
+const SMB_PORTS: [u16; 2] = [445, 139];
+const LDAP_PORTS: [u16; 2] = [389, 3268];
+const EPMAP_PORT: u16 = 135;
 
 enum AppKind {
     Undecided,
     Kerberos,
     Dns,
     Http(Box<HttpConn>),
+    Smb(Box<SmbConn>),
+    Dcerpc(Box<DcerpcConn>),
+    Ldap(Box<LdapConn>),
     /// Not a protocol we decode: data is consumed as it arrives.
     Ignore,
 }
@@ -92,6 +104,8 @@ impl AppStream {
         } else if ep.server.port() == 53 || ep.client.port() == 53 {
             stats.tcp_connections_dns += 1;
             AppKind::Dns
+        } else if let Some(kind) = carrier_by_port(ep, stats) {
+            kind
         } else {
             AppKind::Undecided
         };
@@ -119,11 +133,15 @@ impl AppStream {
             endpoints,
         };
         let d = dir_index(dir);
-        if half.take_gap().is_some() {
+        if let Some(lost) = half.take_gap() {
             stats.tcp_gaps_seen += 1;
             self.skip[d] = false;
-            if let AppKind::Http(http) = &mut self.kind {
-                http.on_gap(dir, out);
+            match &mut self.kind {
+                AppKind::Http(http) => http.on_gap(dir, out),
+                AppKind::Smb(c) => c.on_gap(d, lost),
+                AppKind::Dcerpc(c) => c.on_gap(d, lost),
+                AppKind::Ldap(c) => c.on_gap(d, lost),
+                _ => {}
             }
             if matches!(self.kind, AppKind::Kerberos | AppKind::Dns) {
                 // A record boundary is lost with the missing bytes; try to find the next one.
@@ -135,6 +153,19 @@ impl AppStream {
             return;
         }
         if let AppKind::Undecided = self.kind {
+            match probe_carrier(half.data()) {
+                Probe::Wait => return,
+                Probe::Carrier(kind) => {
+                    match kind {
+                        AppKind::Smb(_) => stats.tcp_connections_smb += 1,
+                        _ => stats.tcp_connections_dcerpc += 1,
+                    }
+                    self.kind = kind;
+                }
+                _ => {}
+            }
+        }
+        if let AppKind::Undecided = self.kind {
             self.kind = match probe_http(half) {
                 Probe::Wait => return,
                 Probe::Http { skip } => {
@@ -142,7 +173,7 @@ impl AppStream {
                     half.consume(skip);
                     AppKind::Http(Box::default())
                 }
-                Probe::NotHttp => AppKind::Ignore,
+                Probe::NotHttp | Probe::Carrier(_) => AppKind::Ignore,
             };
         }
         match &mut self.kind {
@@ -153,6 +184,9 @@ impl AppStream {
                 self.skip[d] = !records(half, RecordKind::Dns, &emit, stats, out);
             }
             AppKind::Http(http) => http.on_data(&emit, half, stats, out),
+            AppKind::Smb(c) => c.on_data(&emit, half, stats, out),
+            AppKind::Dcerpc(c) => c.on_data(&emit, half, stats, out),
+            AppKind::Ldap(c) => c.on_data(&emit, half, stats, out),
             AppKind::Ignore => {
                 // Nobody parses this connection: stop copying its bytes at all.
                 half.set_discard(true);
@@ -176,6 +210,39 @@ enum Probe {
     Wait,
     Http { skip: usize },
     NotHttp,
+    Carrier(AppKind),
+}
+
+fn carrier_by_port(ep: &Endpoints, stats: &mut DissectStats) -> Option<AppKind> {
+    let either =
+        |ports: &[u16]| ports.contains(&ep.server.port()) || ports.contains(&ep.client.port());
+    if either(&SMB_PORTS) {
+        stats.tcp_connections_smb += 1;
+        Some(AppKind::Smb(Box::default()))
+    } else if either(&LDAP_PORTS) {
+        stats.tcp_connections_ldap += 1;
+        Some(AppKind::Ldap(Box::default()))
+    } else if either(&[EPMAP_PORT]) {
+        stats.tcp_connections_dcerpc += 1;
+        Some(AppKind::Dcerpc(Box::default()))
+    } else {
+        None
+    }
+}
+
+/// A DCE/RPC header or a NetBIOS-framed SMB message at the start of a connection on a port
+/// that says nothing. `NotHttp` here means "not a carrier": HTTP probing follows.
+fn probe_carrier(data: &[u8]) -> Probe {
+    if data.first() == Some(&5) && data.len() < dcerpc::HEADER_LEN {
+        return Probe::Wait;
+    }
+    if dcerpc::header_frag_len(data).is_some() {
+        return Probe::Carrier(AppKind::Dcerpc(Box::default()));
+    }
+    if looks_like_smb(data) {
+        return Probe::Carrier(AppKind::Smb(Box::default()));
+    }
+    Probe::NotHttp
 }
 
 fn probe_http(half: &HalfStream) -> Probe {
@@ -229,7 +296,16 @@ fn records(
                 Err(kerberos::RecordError::Malformed { .. }) => Err(()),
             },
             RecordKind::Dns => match dns::tcp_record(data) {
-                Ok((msg, used)) => Ok((dns_body(msg, "tcp", None, stats), used)),
+                Ok((msg, used)) => {
+                    // GSS-TSIG key negotiation rides DNS over TCP (tokens exceed UDP sizes).
+                    let bodies = dns_body(msg, "tcp", None, stats)
+                        .into_iter()
+                        .chain(tkey_bodies(msg, stats));
+                    for b in bodies {
+                        out.push(emit.event(half, used, b));
+                    }
+                    Ok((None, used))
+                }
                 Err(dns::RecordError::NeedMore { .. }) => return true,
                 Err(dns::RecordError::Malformed { .. }) => Err(()),
             },

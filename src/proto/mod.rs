@@ -5,9 +5,14 @@
 //! field read from the wire, and none keeps ticket/authenticator ciphertext or NT/LM responses:
 //! only their lengths and encryption types survive decoding.
 
+pub mod credssp;
+pub mod dcerpc;
 pub mod der;
 pub mod dns;
 pub mod gss;
 pub mod http;
 pub mod kerberos;
+pub mod ldap;
 pub mod ntlm;
+pub mod smb;
+pub mod tkey;

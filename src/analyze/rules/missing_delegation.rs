@@ -41,7 +41,7 @@ fn check(
         .steps
         .iter()
         .skip(ap_index + 1)
-        .find(|s| !s.from_client && s.status().is_some_and(|st| st >= 200));
+        .find(|s| s.is_final_answer());
     let seconds: Vec<&AppConn<'_>> = m
         .conns
         .iter()
@@ -62,14 +62,8 @@ fn check(
         .steps
         .iter()
         .any(|s| s.from_client && s.ntlm().is_some());
-    let refused = second
-        .steps
-        .iter()
-        .any(|s| !s.from_client && s.status().is_some_and(|st| st == 401 || st == 403));
-    let accepted = second
-        .steps
-        .iter()
-        .any(|s| !s.from_client && s.status().is_some_and(|st| (200..400).contains(&st)));
+    let refused = second.steps.iter().any(|s| s.refused());
+    let accepted = second.steps.iter().any(|s| s.accepted());
     if kerberos_second && accepted {
         return None; // the user's identity reached the second hop
     }

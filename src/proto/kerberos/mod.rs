@@ -16,11 +16,15 @@
 
 use std::fmt;
 
+pub mod authenticator;
+pub mod cipher_parts;
 pub mod constants;
+pub mod enc_parts;
 pub mod error_codes;
 mod fields;
 pub mod flags;
 mod messages;
+pub mod pac;
 mod padata;
 mod record;
 pub mod summary;

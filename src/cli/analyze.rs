@@ -1,0 +1,134 @@
+//! `kerbscope analyze`: decode the captures (several in parallel), correlate, and write the
+//! report in the chosen format; optionally the evidence frames as pcapng.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use kerbscope::analyze::{analyze, has_problems};
+use kerbscope::pipeline;
+use kerbscope::report::{self, WriteOptions};
+
+use super::Outcome;
+use super::args::{AnalyzeArgs, FormatArg, SeverityArg};
+
+pub fn run(args: &AnalyzeArgs) -> io::Result<Outcome> {
+    let (captures, mut outcome) = expand_inputs(&args.captures);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(io::Error::other)?;
+    let results: Vec<_> = pool.install(|| {
+        captures
+            .par_iter()
+            .enumerate()
+            .map(|(i, path)| pipeline::dissect_file(path, i))
+            .collect()
+    });
+    let mut runs = Vec::new();
+    for (path, result) in captures.iter().zip(results) {
+        match result {
+            Ok(run) => {
+                for w in &run.warnings {
+                    eprintln!("kerbscope: warning: {}: {w}", run.path.display());
+                }
+                runs.push(run);
+            }
+            Err(e) => {
+                eprintln!("kerbscope: {}: {e}", path.display());
+                outcome = Outcome::InputError;
+            }
+        }
+    }
+    let mut report = analyze(&runs);
+    if args.redact {
+        report::redact(&mut report);
+    }
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let format = match args.format {
+        Some(f) => f.into(),
+        None if to_terminal => report::Format::Text,
+        None => report::Format::Json,
+    };
+    let opts = WriteOptions {
+        color: to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        min_severity: args.min_severity.unwrap_or(SeverityArg::Info).into(),
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(File::create(path)?)),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+    };
+    report::write(&report, format, &opts, &mut out)?;
+    out.flush()?;
+    if let Some(path) = &args.evidence {
+        report::write_evidence(&report, path)?;
+    }
+    report.findings.retain(|f| f.severity >= opts.min_severity);
+    if matches!(outcome, Outcome::Clean) && has_problems(&report) {
+        outcome = Outcome::Findings;
+    }
+    Ok(outcome)
+}
+
+/// Files as given; a directory stands for the capture files directly inside it, in name order
+/// (files that are not captures are skipped with a note).
+fn expand_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, Outcome) {
+    let mut files = Vec::new();
+    let mut outcome = Outcome::Clean;
+    for input in inputs {
+        if !input.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        match std::fs::read_dir(input) {
+            Ok(entries) => {
+                let mut inside: Vec<PathBuf> = entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect();
+                inside.sort();
+                for p in inside {
+                    if kerbscope::capture::CaptureReader::open(&p).is_ok() {
+                        files.push(p);
+                    } else {
+                        eprintln!(
+                            "kerbscope: note: {}: not a capture file, skipped",
+                            p.display()
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("kerbscope: {}: {e}", input.display());
+                outcome = Outcome::InputError;
+            }
+        }
+    }
+    (files, outcome)
+}
+
+impl From<FormatArg> for report::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Text => report::Format::Text,
+            FormatArg::Json => report::Format::Json,
+            FormatArg::Ndjson => report::Format::Ndjson,
+            FormatArg::Markdown => report::Format::Markdown,
+            FormatArg::Html => report::Format::Html,
+        }
+    }
+}
+
+impl From<SeverityArg> for kerbscope::analyze::finding::Severity {
+    fn from(s: SeverityArg) -> Self {
+        use kerbscope::analyze::finding::Severity;
+        match s {
+            SeverityArg::Info => Severity::Info,
+            SeverityArg::Warning => Severity::Warning,
+            SeverityArg::Error => Severity::Error,
+        }
+    }
+}
