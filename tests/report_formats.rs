@@ -431,18 +431,29 @@ fn python_validate(doc: &Value) -> Option<(bool, String)> {
         e=list(jsonschema.Draft202012Validator(s).iter_errors(d))\n\
         print('\\n'.join(x.json_path+': '+x.message[:200] for x in e[:5]));sys.exit(1 if e else 0)\n";
     let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json");
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&schema_path)
-        .arg(&doc_path)
-        .output()
-        .ok()?;
-    match out.status.code() {
-        Some(0) => Some((true, String::new())),
-        Some(1) => Some((false, String::from_utf8_lossy(&out.stdout).into_owned())),
-        _ => None,
+    // Debian's python3-jsonschema lives beside /usr/bin/python3, which a pyenv `python3` on
+    // PATH does not see: try the system interpreter first.
+    for python in ["/usr/bin/python3", "python3"] {
+        let Ok(out) = Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(&schema_path)
+            .arg(&doc_path)
+            .output()
+        else {
+            continue;
+        };
+        match out.status.code() {
+            Some(0) => return Some((true, String::new())),
+            Some(1) => return Some((false, String::from_utf8_lossy(&out.stdout).into_owned())),
+            _ => continue,
+        }
     }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must have python3-jsonschema (.ci/run installs it)"
+    );
+    None
 }
 
 fn tempdir() -> PathBuf {
@@ -776,6 +787,10 @@ fn html_diagram_renders_in_headless_chromium() {
             .output()
             .is_ok_and(|o| o.status.success())
     }) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have chromium (.ci/run installs it)"
+        );
         eprintln!("note: chromium not installed; HTML rendering not checked (.ci/run installs it)");
         return;
     };
@@ -1133,7 +1148,13 @@ fn evidence_pcapng_holds_cited_frames_with_handshakes_and_reproduces_findings() 
                 );
             }
         }
-        _ => eprintln!("note: tshark not available; evidence not dissected by Wireshark"),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must have tshark (.ci/run installs it)"
+            );
+            eprintln!("note: tshark not available; evidence not dissected by Wireshark")
+        }
     }
     // The packet comments name the original frames, redacted (packet bytes are not).
     if let Ok(o) = Command::new("tshark")

@@ -140,6 +140,17 @@ impl<'a> AuthStep<'a> {
                 .is_some_and(|o| o.state != OutcomeState::Continue),
         }
     }
+    /// A carrier answer that asks for another leg (SMB MORE_PROCESSING_REQUIRED, LDAP
+    /// saslBindInProgress).
+    pub fn continues(&self) -> bool {
+        match self.carrier {
+            StepCarrier::Http(_) => false,
+            StepCarrier::Gss(g) => g
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.state == OutcomeState::Continue),
+        }
+    }
     /// The server let the client in (HTTP 2xx/3xx, carrier success).
     pub fn accepted(&self) -> bool {
         if self.from_client {

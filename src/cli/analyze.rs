@@ -3,30 +3,23 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
-
-use rayon::prelude::*;
 
 use kerbscope::analyze::{analyze, has_problems};
-use kerbscope::pipeline;
+use kerbscope::pipeline::{self, DissectOptions};
 use kerbscope::report::{self, WriteOptions};
 
 use super::Outcome;
 use super::args::{AnalyzeArgs, FormatArg, SeverityArg};
 
 pub fn run(args: &AnalyzeArgs) -> io::Result<Outcome> {
-    let (captures, mut outcome) = expand_inputs(&args.captures);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .map_err(io::Error::other)?;
-    let results: Vec<_> = pool.install(|| {
-        captures
-            .par_iter()
-            .enumerate()
-            .map(|(i, path)| pipeline::dissect_file(path, i))
-            .collect()
-    });
+    let captures = pipeline::capture_paths(&args.captures)?;
+    let mut outcome = Outcome::Clean;
+    let opts = DissectOptions {
+        threads: args.threads.unwrap_or(0),
+        keep_plain_http: false,
+        progress: true,
+    };
+    let results = pipeline::dissect_files(&captures, &opts);
     let mut runs = Vec::new();
     for (path, result) in captures.iter().zip(results) {
         match result {
@@ -70,44 +63,6 @@ pub fn run(args: &AnalyzeArgs) -> io::Result<Outcome> {
         outcome = Outcome::Findings;
     }
     Ok(outcome)
-}
-
-/// Files as given; a directory stands for the capture files directly inside it, in name order
-/// (files that are not captures are skipped with a note).
-fn expand_inputs(inputs: &[PathBuf]) -> (Vec<PathBuf>, Outcome) {
-    let mut files = Vec::new();
-    let mut outcome = Outcome::Clean;
-    for input in inputs {
-        if !input.is_dir() {
-            files.push(input.clone());
-            continue;
-        }
-        match std::fs::read_dir(input) {
-            Ok(entries) => {
-                let mut inside: Vec<PathBuf> = entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file())
-                    .collect();
-                inside.sort();
-                for p in inside {
-                    if kerbscope::capture::CaptureReader::open(&p).is_ok() {
-                        files.push(p);
-                    } else {
-                        eprintln!(
-                            "kerbscope: note: {}: not a capture file, skipped",
-                            p.display()
-                        );
-                    }
-                }
-            }
-            Err(e) => {
-                eprintln!("kerbscope: {}: {e}", input.display());
-                outcome = Outcome::InputError;
-            }
-        }
-    }
-    (files, outcome)
 }
 
 impl From<FormatArg> for report::Format {

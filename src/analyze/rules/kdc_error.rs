@@ -2,7 +2,11 @@
 //! accounts and tickets, no common encryption type, policy, bad options, wrong passwords —
 //! whether the KDC sent it or a service did inside its Negotiate answer. Routine codes are not
 //! findings: PREAUTH_REQUIRED (25) is the first step of every AS exchange, RESPONSE_TOO_BIG (52)
-//! makes the client retry over TCP, WRONG_REALM (68) is a referral. Codes with their own kind
+//! makes the client retry over TCP, WRONG_REALM (68) is a referral, MORE_PREAUTH_DATA_REQUIRED
+//! (91) is the next leg of a multi-round pre-authentication (FAST, SPAKE, Apple's LKDC). A
+//! service that reports an error yet lets the exchange continue (SMB's MORE_PROCESSING_REQUIRED
+//! around a KRB_AP_ERR_SKEW, the client retrying with the server's time) or that later accepts
+//! the client gets a warning, not an error. Codes with their own kind
 //! (7, and the ticket-decryption family) are left to those rules.
 
 use std::collections::BTreeMap;
@@ -16,7 +20,7 @@ use crate::proto::kerberos::{KrbMessage, error_info};
 
 use super::{PRINCIPAL_UNKNOWN, TICKET_DECRYPT_ERRORS};
 
-const ROUTINE: [i32; 3] = [25, 52, 68];
+const ROUTINE: [i32; 4] = [25, 52, 68, 91];
 const PREAUTH_FAILED: i32 = 24;
 const BAD_INTEGRITY: i32 = 31;
 
@@ -51,7 +55,7 @@ pub fn run(m: &Model<'_>, out: &mut Vec<Finding>) {
         d.cite(reply_ev);
     }
     for c in &m.conns {
-        for s in c.steps.iter().filter(|s| !s.from_client) {
+        for (i, s) in c.steps.iter().enumerate().filter(|(_, s)| !s.from_client) {
             let Some(err) = s.kerberos().filter(|k| k.msg_type == "KRB-ERROR") else {
                 continue;
             };
@@ -74,6 +78,14 @@ pub fn run(m: &Model<'_>, out: &mut Vec<Finding>) {
                 Some(c.server.to_string()),
             );
             d.cite(s.event);
+            let recovered =
+                s.continues() || c.steps.iter().skip(i + 1).any(|later| later.accepted());
+            if recovered && d.severity == Severity::Error {
+                d.severity = Severity::Warning;
+                d.explanation.push_str(
+                    " The server did not end the exchange on this error (it asked for another leg or later accepted the client), so the client may have recovered; it still costs a round trip and shows a misconfiguration.",
+                );
+            }
         }
     }
     out.extend(groups.into_values().map(|d| d.finish(m.capture)));

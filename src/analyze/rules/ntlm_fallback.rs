@@ -8,6 +8,20 @@ use crate::analyze::model::{AppConn, Model};
 
 use super::PRINCIPAL_UNKNOWN;
 
+/// How long before the NTLM attempt a KDC refusal still explains it, in seconds.
+const REFUSAL_WINDOW_SECS: i64 = 120;
+
+/// The SPN service class a carrier's server registers (`cifs/host` for SMB, ...).
+fn service_class(carrier: &str) -> &'static str {
+    match carrier {
+        "smb" => "cifs",
+        "ldap" => "ldap",
+        "dcerpc" => "host",
+        "dns" => "DNS",
+        _ => "HTTP",
+    }
+}
+
 pub fn run(m: &Model<'_>, out: &mut Vec<Finding>) {
     for conn in &m.conns {
         let negotiate_offered = conn.steps.iter().any(|s| s.offers("Negotiate"));
@@ -51,29 +65,35 @@ fn finding(
         .find(|n| n.message_type == 3)
         .and_then(|n| n.user.clone().filter(|u| !u.is_empty()))
         .or_else(|| m.users.get(&client).cloned());
-    let spn = format!("HTTP/{server_name}");
-    // Did the KDC refuse this service just before? That is the usual reason.
+    let spn = format!("{}/{server_name}", service_class(conn.carrier));
+    // Did the KDC refuse a service ticket to this client shortly before? That is the usual
+    // reason.
+    let first_ntlm = ntlm_steps.first().map(|s| s.event);
     let refused: Vec<_> = m
         .kdc
         .iter()
         .filter(|x| {
             x.client == client
                 && x.error_code() == Some(PRINCIPAL_UNKNOWN)
-                && x.first_frame() <= ntlm_steps.first().map(|s| s.event.frame).unwrap_or(0)
+                && first_ntlm.is_some_and(|e| {
+                    x.first_frame() <= e.frame
+                        && e.ts.secs - x.first_ts().secs <= REFUSAL_WINDOW_SECS
+                })
         })
         .collect();
-    let by_ip = server_name.parse::<std::net::IpAddr>().is_ok();
-    let reason = if by_ip {
-        format!(
-            "the client addressed the server by IP address ({server_name}), and Kerberos needs a host name to build an SPN"
-        )
-    } else if let Some(x) = refused.last() {
+    // Only an HTTP Host header tells which name the client typed; carriers say nothing of it.
+    let by_ip = conn.host.is_some() && server_name.parse::<std::net::IpAddr>().is_ok();
+    let reason = if let Some(x) = refused.last() {
         format!(
             "the KDC refused the service ticket ({} unknown)",
             x.sname().unwrap_or("SPN")
         )
+    } else if by_ip {
+        format!(
+            "the client addressed the server by IP address ({server_name}), and Kerberos needs a host name to build an SPN"
+        )
     } else {
-        "the client could not get a service ticket (no SPN, no KDC reachable, or a policy forcing NTLM)".to_string()
+        "the client could not get a service ticket (no SPN, no KDC reachable, the server addressed by IP address, or a policy forcing NTLM)".to_string()
     };
     d.summary = format!(
         "{client} fell back to NTLM with {server_name} although it offered Negotiate: {reason}"
