@@ -37,8 +37,12 @@ fn next(data: &[u8]) -> Next {
     }
 }
 
+/// The first offset where a connection-oriented PDU header starts: only bytes equal to the
+/// version (5, found with memchr) are tested.
 fn find(data: &[u8]) -> Option<usize> {
-    (0..data.len()).find(|&i| data.get(i..).and_then(dcerpc::header_frag_len).is_some())
+    const RPC_VERSION: u8 = 5;
+    memchr::memchr_iter(RPC_VERSION, data)
+        .find(|&i| data.get(i..).and_then(dcerpc::header_frag_len).is_some())
 }
 
 impl DcerpcConn {

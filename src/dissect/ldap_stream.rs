@@ -68,12 +68,13 @@ fn next(data: &[u8]) -> Next {
     }
 }
 
-/// A SEQUENCE whose first element is a short INTEGER followed by an APPLICATION tag.
+/// The first offset where an LDAPMessage plausibly starts (a SEQUENCE whose first element is a
+/// short INTEGER followed by an APPLICATION tag): only SEQUENCE tags (0x30, found with memchr)
+/// are tested.
 fn find(data: &[u8]) -> Option<usize> {
-    (0..data.len()).find(|&i| {
+    memchr::memchr_iter(0x30, data).find(|&i| {
         let rest = data.get(i..).unwrap_or_default();
-        rest.first() == Some(&0x30)
-            && ldap::message_len(rest).is_ok_and(|l| l.is_some())
+        ldap::message_len(rest).is_ok_and(|l| l.is_some())
             && ldap::peek_op(rest).is_some_and(|op| op & 0xc0 == 0x40)
     })
 }

@@ -63,8 +63,14 @@ fn next(data: &[u8]) -> Next {
     }
 }
 
+/// The first offset where a NetBIOS header + SMB magic starts: memchr's search for "SMB" (the
+/// protocol id sits 5 bytes into a message), then the full check there, so a resync over bulk
+/// data does not test every byte.
 fn find(data: &[u8]) -> Option<usize> {
-    (0..data.len()).find(|&i| data.get(i..).is_some_and(looks_like_smb))
+    const MAGIC_AT: usize = NBSS_HEADER_LEN + 1;
+    memchr::memmem::find_iter(data, b"SMB")
+        .filter_map(|at| at.checked_sub(MAGIC_AT))
+        .find(|&start| data.get(start..).is_some_and(looks_like_smb))
 }
 
 impl SmbConn {
