@@ -70,11 +70,51 @@ def wire_facts(cap):
         facts["dns_responses"].append({"frame": int(fr), "qname": q,
                                        "cnames": [x for x in cn.split(",") if x],
                                        "a": [x for x in a.split(",") if x]})
+    # carriers beyond HTTP (only listed when present): SMB2 SESSION_SETUP legs and LDAP binds
+    rows = tshark_fields(cap, ["frame.number", "smb2.flags.response", "smb2.nt_status", "kerberos.msg_type",
+                               "kerberos.error_code", "ntlmssp.messagetype", "ntlmssp.auth.username"],
+                         "smb2.cmd == 1")
+    if rows.strip():
+        facts["smb2_session_setup"] = [carrier_leg(r) for r in rows.splitlines()]
+    rows = tshark_fields(cap, ["frame.number", "ldap.protocolOp", "ldap.resultCode", "kerberos.msg_type",
+                               "kerberos.error_code", "ldap.mechanism", "ldap.errorMessage"],
+                         "ldap.protocolOp == 0 || ldap.protocolOp == 1")
+    if rows.strip():
+        facts["ldap_binds"] = [carrier_leg(r, ldap=True) for r in rows.splitlines()]
     n = subprocess.run(["capinfos", "-c", "-M", cap], capture_output=True, text=True).stdout
     for line in n.splitlines():
         if "Number of packets" in line:
             facts["packets"] = int(line.split(":")[1].strip().split()[0])
     return facts
+
+
+def carrier_leg(row, ldap=False):
+    """one SMB2 SESSION_SETUP / LDAP bind frame as tshark decodes it"""
+    c = (row.split("\t") + [""] * 7)[:7]
+    krb = {10: "AS-REQ", 11: "AS-REP", 12: "TGS-REQ", 13: "TGS-REP", 14: "AP-REQ", 15: "AP-REP",
+           30: "KRB-ERROR"}
+    leg = {"frame": int(c[0])}
+    if ldap:
+        leg["op"] = "bindRequest" if c[1].split(",")[0] == "0" else "bindResponse"
+        if c[2]:
+            leg["result_code"] = int(c[2].split(",")[0])
+        if c[5]:
+            leg["sasl_mechanism"] = c[5]
+        if c[6]:
+            leg["error_message"] = c[6]
+    else:
+        leg["op"] = "response" if c[1] in ("1", "True") else "request"
+        if leg["op"] == "response" and c[2]:
+            leg["nt_status"] = "0x%08x" % int(c[2].split(",")[0], 0)
+    if c[3]:
+        leg["kerberos"] = [krb.get(int(x), x) for x in c[3].split(",") if x]
+    if c[4]:
+        leg["krb_error_code"] = int(c[4].split(",")[0])
+    if not ldap and c[5]:
+        leg["ntlmssp"] = [int(x, 0) for x in c[5].split(",") if x]
+    if not ldap and c[6]:
+        leg["ntlm_user"] = c[6]
+    return leg
 
 
 def load_facts():

@@ -12,15 +12,26 @@ hop 2 (another Negotiate-protected web service) *as the user*:
   * otherwise (no delegated credential) hop 1 calls hop 2 without credentials, gets 401 and answers
     the client 502.
 
+Hop 2 may also be a file server or a directory (--hop2 smb://HOST/SHARE, --hop2 ldap://HOST): hop 1
+then runs the stock MIT/Samba/OpenLDAP clients as the user. With a delegated credential it stores
+it in a ccache of its own and runs `smbclient --use-kerberos=required //HOST/SHARE -c ls` resp.
+`ldapwhoami -Y GSSAPI -H ldap://HOST` with KRB5CCNAME pointing at it (SMB2 SESSION_SETUP resp. SASL
+bind with a Kerberos AP-REQ); without one it has nothing of the user's and runs `smbclient -N`
+(anonymous NTLMSSP session) resp. `ldapwhoami -x` (anonymous simple bind).
+
 Usage: hop1.py --listen IP --port 80 --keytab KT --principal HTTP/mid.lab.test@LAB.TEST
-               --hop2 http://back.lab.test/|none [--s4u --ccache FILE:...] [--default-creds]
+               --hop2 http://back.lab.test/|smb://back.lab.test/share|ldap://back.lab.test|none
+               [--s4u --ccache FILE:...] [--default-creds] [--smb-conf FILE] [--work-dir DIR]
 Environment: KRB5_CONFIG, KRB5_TRACE (optional). Logs to stderr.
 """
 import argparse
 import base64
 import http.client
 import http.server
+import os
+import subprocess
 import sys
+import threading
 import urllib.parse
 
 import gssapi
@@ -33,8 +44,59 @@ def log(*a):
     print("hop1:", *a, file=sys.stderr, flush=True)
 
 
+CCACHE_SEQ = [0]
+CCACHE_LOCK = threading.Lock()
+
+
+def run_client(cmd, creds):
+    """run a stock client as the user: with the delegated credential stored in a fresh ccache
+    (KRB5CCNAME), or with an empty one; returns (rc, output)"""
+    with CCACHE_LOCK:
+        CCACHE_SEQ[0] += 1
+        cc = os.path.join(ARGS.work_dir, "deleg-%d.ccache" % CCACHE_SEQ[0])
+    env = dict(os.environ, KRB5CCNAME="FILE:" + cc, LDAPNOINIT="1", HOME=ARGS.work_dir)
+    if creds is not None:
+        creds.store(store={"ccache": "FILE:" + cc}, overwrite=True)
+        log("delegated credential of %s stored in %s" % (creds.name, cc))
+    log("running:", " ".join(cmd))
+    p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=30)
+    out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+    log("rc %d: %s" % (p.returncode, out))
+    return p.returncode, out
+
+
+def call_hop2_smb(creds):
+    u = urllib.parse.urlsplit(ARGS.hop2)
+    unc = "//%s%s" % (u.hostname, u.path or "/share")
+    cmd = ["smbclient", "-s", ARGS.smb_conf]
+    if creds is not None:
+        cmd += ["--use-kerberos=required"]
+    else:
+        cmd += ["-N"]   # nothing of the user's: anonymous (NTLMSSP null session)
+    rc, out = run_client(cmd + [unc, "-c", "ls"], creds)
+    ok = rc == 0 and "NT_STATUS" not in out and "blocks of size" in out
+    return (200 if ok else 403), "smbclient %s: rc %d: %s" % (unc, rc, out)
+
+
+def call_hop2_ldap(creds):
+    u = urllib.parse.urlsplit(ARGS.hop2)
+    url = "ldap://%s" % u.hostname
+    if creds is not None:
+        cmd = ["ldapwhoami", "-Y", "GSSAPI", "-H", url]
+    else:
+        cmd = ["ldapwhoami", "-x", "-H", url]   # nothing of the user's: anonymous simple bind
+    rc, out = run_client(cmd, creds)
+    ok = rc == 0 and "dn:uid=" in out
+    return (200 if ok else 403), "ldapwhoami %s: rc %d: %s" % (url, rc, out)
+
+
 def call_hop2(creds):
     """GET hop 2; returns (status, detail). Negotiate only after a 401 that offers it."""
+    if ARGS.hop2.startswith("smb://"):
+        return call_hop2_smb(creds)
+    if ARGS.hop2.startswith("ldap://"):
+        return call_hop2_ldap(creds)
     u = urllib.parse.urlsplit(ARGS.hop2)
     host = u.hostname
     conn = http.client.HTTPConnection(host, u.port or 80, timeout=10)
@@ -135,6 +197,8 @@ def main():
                    help="accept with GSS_C_NO_CREDENTIAL (every mechanism SPNEGO offers: krb5 via "
                         "KRB5_KTNAME, NTLMSSP via NTLM_USER_FILE)")
     p.add_argument("--ccache")
+    p.add_argument("--smb-conf", help="smb.conf for smbclient (--hop2 smb://)")
+    p.add_argument("--work-dir", default="/tmp", help="where delegated credentials are stored")
     ARGS = p.parse_args()
     name = gssapi.Name(ARGS.principal, gssapi.NameType.kerberos_principal)
     if ARGS.default_creds:

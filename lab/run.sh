@@ -45,14 +45,16 @@ ALL_SCENARIOS=(healthy healthy_tcp wrong_spn_cname_unknown wrong_spn_cname_other
   alias_fixed_nocanon stale_keytab_kvno key_mismatch_same_kvno spn_missing_from_keytab
   spn_missing_acceptor_silent
   delegation_ok delegation_missing_nodeleg delegation_missing_not_forwardable s4u2proxy_refused
-  ntlm_fallback_cname)
+  ntlm_fallback_cname
+  delegation_ok_smb delegation_missing_smb delegation_ok_ldap key_mismatch_ldap)
 
 log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # ---------------------------------------------------------------- packages
 APT_PKGS=(krb5-kdc krb5-admin-server krb5-user dnsmasq-base apache2-bin libapache2-mod-auth-gssapi
-  tcpdump tshark python3 python3-gssapi python3-scapy gss-ntlmssp ethtool tcpreplay iproute2 procps curl gzip)
+  tcpdump tshark python3 python3-gssapi python3-scapy gss-ntlmssp ethtool tcpreplay iproute2 procps curl gzip
+  samba smbclient slapd ldap-utils libsasl2-modules-gssapi-mit sasl2-bin)
 install_packages() {
   local missing=()
   for p in "${APT_PKGS[@]}"; do
@@ -221,6 +223,13 @@ setup_kdc() {
   ktadd "$STATE/kt/mid.keytab" HTTP/mid.$DOMAIN
   ktadd "$STATE/kt/back.keytab" HTTP/back.$DOMAIN
   ktadd "$STATE/kt/other.keytab" HTTP/other.$DOMAIN
+  # hop 2 as a file server and a directory (issue 10): MIT 1.20 puts a PAC into every service
+  # ticket, which a standalone smbd rejects ("Unexpected PAC ... in standalone mode",
+  # NT_STATUS_BAD_TOKEN_TYPE): +no_auth_data_required leaves it out for cifs/back.
+  kadmin "addprinc -randkey +no_auth_data_required cifs/back.$DOMAIN"
+  kadmin "addprinc -randkey ldap/back.$DOMAIN"
+  ktadd "$STATE/kt/cifs-back.keytab" cifs/back.$DOMAIN
+  ktadd "$STATE/kt/ldap-back.keytab" ldap/back.$DOMAIN
   chmod 644 "$STATE"/kt/*.keytab
   spawn krb5kdc ks-kdc "$STATE/logs/krb5kdc.out" env KRB5_CONFIG="$STATE/conf/krb5-kdc.conf" \
     KRB5_KDC_PROFILE="$STATE/conf/kdc.conf" krb5kdc -n
@@ -299,6 +308,7 @@ begin_scenario() { # name canon udppref forwardable
   CLIENT_CONF=$(krb5conf "client-$SCEN" "$2" "$3" "$4")
   CLIENT_CC="$SCEN_DIR/ccache"
   CLIENT_ENV=""
+  KDC_EXPORT_EXTRA=""
   : > "$STATE/logs/kdc.log.mark"; KDC_LOG_OFF=$(stat -c %s "$STATE/logs/kdc.log" 2>/dev/null || echo 0)
   flush_neigh
   log "scenario $SCEN"
@@ -307,7 +317,7 @@ export_keytabs() { # scenario : the keys of this run, so that `kerbscope --keyta
   local sc=$1 inst kt
   rm -f "$OUT/$sc".*.keytab
   # what the KDC holds now (no new keys: -norandkey), including krbtgt and the user
-  kadmin "ktadd -norandkey -k $OUT/$sc.kdc.keytab krbtgt/$REALM $USER_PRINC HTTP/web1.$DOMAIN HTTP/intranet.$DOMAIN HTTP/portal.$DOMAIN HTTP/mid.$DOMAIN HTTP/back.$DOMAIN HTTP/other.$DOMAIN"
+  kadmin "ktadd -norandkey -k $OUT/$sc.kdc.keytab krbtgt/$REALM $USER_PRINC HTTP/web1.$DOMAIN HTTP/intranet.$DOMAIN HTTP/portal.$DOMAIN HTTP/mid.$DOMAIN HTTP/back.$DOMAIN HTTP/other.$DOMAIN ${KDC_EXPORT_EXTRA:-}"
   # what each service was given (may be stale or wrong: that is the point)
   if [ -f "$SCEN_DIR/service-keytabs" ]; then
     while read -r inst kt; do cp "$kt" "$OUT/$sc.service-$inst.keytab"; done < "$SCEN_DIR/service-keytabs"
@@ -321,7 +331,7 @@ end_scenario() { # collect logs, write expected.json + tsv
     echo "## client commands"; cat "$SCEN_DIR/client.out" 2>/dev/null || true
     echo "## KDC log"; tail -c +"$((KDC_LOG_OFF+1))" "$STATE/logs/kdc.log" 2>/dev/null | sed 's/^[A-Z][a-z][a-z] [0-9 ]* [0-9:]* //' || true
     local f
-    for f in "$STATE"/web/*/error.log "$STATE"/web/*/hop1.log; do
+    for f in "$STATE"/web/*/error.log "$STATE"/web/*/hop1.log "$STATE"/web/*/server.log; do
       [ -s "$f" ] || continue
       echo "## $(basename "$(dirname "$f")") $(basename "$f")"; grep -a -v -E 'AH00558|resuming normal|Apache/2' "$f" | tail -40 || true
     done
@@ -531,6 +541,118 @@ sc_ntlm_fallback_cname() {
   capture_stop "$OUT/ntlm_fallback_cname.pcap"
   stop pyweb2
   end_scenario
+}
+
+# ---------------------------------------------------------------- hop 2 = SMB file server / LDAP directory
+# start_smbd: Samba smbd on back.lab.test, standalone (security = user, no winbind, no AD) with
+# `kerberos method = dedicated keytab` (cifs/back.lab.test from the MIT KDC). The Kerberos client
+# alice@LAB.TEST maps to a local account alice that exists only in ks-back (/etc/netns/ks-back/passwd,
+# bind-mounted over /etc/passwd by `ip netns exec`). Share [share] is readable by alice only.
+# smbd runs in its own session (setsid, same PID): on SIGTERM it signals its whole process group.
+start_smbd() {
+  local d="$STATE/web/smbd"; rm -rf "$d"
+  mkdir -p "$d"/{lock,state,cache,private,run,ncalrpc,binddns,share}
+  echo "hello from back.lab.test (smbd)" > "$d/share/hello.txt"; chmod 755 "$d" "$d/share"
+  cp /etc/passwd /etc/netns/ks-back/passwd
+  echo "alice:x:2001:65534:lab user alice:/nonexistent:/usr/sbin/nologin" >> /etc/netns/ks-back/passwd
+  render "$LAB_SRC/templates/smb.conf" "$d/smb.conf" ROLE="file server back" NETBIOS=BACK \
+    KEYTAB="$STATE/kt/cifs-back.keytab" IP="$BACK_IP" DIR="$d" LOGLEVEL=2
+  spawn smbd ks-back "$d/smbd.out" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    KRB5_CONFIG="$(krb5conf srv-smbd false 1465 true)" KRB5_TRACE="$d/krb5.trace" \
+    setsid smbd --foreground --no-process-group --debug-stdout -s "$d/smb.conf"
+  wait_port ks-back "$BACK_IP" 445
+  echo "smbd $STATE/kt/cifs-back.keytab" >> "$SCEN_DIR/service-keytabs"
+}
+# the smb.conf smbclient uses on hop 1 (client side only: no keytab, its own state directories)
+smbclient_conf() {
+  local d="$STATE/web/smbclient"; rm -rf "$d"; mkdir -p "$d"/{lock,state,cache,private,run,ncalrpc,binddns,share}
+  render "$LAB_SRC/templates/smb.conf" "$d/smb.conf" ROLE="smbclient on mid" NETBIOS=MID \
+    KEYTAB=/nonexistent IP="$MID_IP" DIR="$d" LOGLEVEL=1
+  echo "$d/smb.conf"
+}
+smbd_log() { # what smbd said about the session (into the scenario's logs)
+  local f="$STATE/web/smbd/smbd.out"
+  [ -s "$f" ] || return 0
+  mkdir -p "$STATE/web/smbd-log"
+  grep -a -E 'connect to service|session setup|NT_STATUS|auth3_|guest|anonymous|Kerberos|krb5|gensec|GSS' "$f" \
+    | grep -a -v -E 'GENSEC backend|account_policy' > "$STATE/web/smbd-log/server.log" || true
+}
+deleg_smb_scenario() { # name curl-delegation
+  local name=$1 deleg=$2
+  begin_scenario "$name" true 1465 true
+  KDC_EXPORT_EXTRA="cifs/back.$DOMAIN"
+  start_smbd
+  start_hop1 --hop2 "smb://back.$DOMAIN/share" --smb-conf "$(smbclient_conf)" --work-dir "$STATE/web/hop1"
+  capture_start "$OUT/$name.pcap"
+  kinit_user -f
+  if [ "$deleg" = none ]; then curl_get "http://mid.$DOMAIN/"; else curl_get "http://mid.$DOMAIN/" --delegation "$deleg"; fi
+  capture_stop "$OUT/$name.pcap"
+  stop hop1; stop smbd; smbd_log
+  cat "$SCEN_DIR/body.txt" >> "$SCEN_DIR/client.out" 2>/dev/null || true
+  end_scenario
+  rm -rf "$STATE/web/smbd-log"
+}
+sc_delegation_ok_smb() { deleg_smb_scenario delegation_ok_smb always; }
+sc_delegation_missing_smb() { deleg_smb_scenario delegation_missing_smb none; }
+
+# start_slapd keytab: OpenLDAP slapd on back.lab.test:389 with SASL/GSSAPI (cyrus-sasl GSSAPI plugin on
+# MIT krb5), service ldap/back.lab.test from KRB5_KTNAME; empty mdb database dc=lab,dc=test.
+start_slapd() {
+  local kt=$1 d="$STATE/web/slapd"; rm -rf "$d"; mkdir -p "$d/db"
+  render "$LAB_SRC/templates/slapd.conf" "$d/slapd.conf" DIR="$d" NAME="back.$DOMAIN" LOGLEVEL=stats
+  spawn slapd ks-back "$d/slapd.out" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    KRB5_CONFIG="$(krb5conf srv-slapd false 1465 true)" KRB5_KTNAME="FILE:$kt" KRB5_TRACE="$d/krb5.trace" \
+    setsid slapd -d stats -f "$d/slapd.conf" -h "ldap://$BACK_IP/"
+  wait_port ks-back "$BACK_IP" 389
+  echo "slapd $kt" >> "$SCEN_DIR/service-keytabs"
+}
+slapd_log() {
+  local f="$STATE/web/slapd/slapd.out"
+  [ -s "$f" ] || return 0
+  mkdir -p "$STATE/web/slapd-log"
+  grep -a -E 'BIND|RESULT|SASL|WHOAMI' "$f" | sed -E 's/^[0-9a-f]+\.[0-9a-f]+ 0x[0-9a-f]+ //' \
+    > "$STATE/web/slapd-log/server.log" || true
+}
+sc_delegation_ok_ldap() {
+  begin_scenario delegation_ok_ldap true 1465 true
+  KDC_EXPORT_EXTRA="ldap/back.$DOMAIN"
+  start_slapd "$STATE/kt/ldap-back.keytab"
+  start_hop1 --hop2 "ldap://back.$DOMAIN" --work-dir "$STATE/web/hop1"
+  capture_start "$OUT/delegation_ok_ldap.pcap"
+  kinit_user -f
+  curl_get "http://mid.$DOMAIN/" --delegation always
+  capture_stop "$OUT/delegation_ok_ldap.pcap"
+  stop hop1; stop slapd; slapd_log
+  cat "$SCEN_DIR/body.txt" >> "$SCEN_DIR/client.out" 2>/dev/null || true
+  end_scenario
+  rm -rf "$STATE/web/slapd-log"
+}
+sc_key_mismatch_ldap() {
+  # as key_mismatch_same_kvno, for a directory: slapd keeps the old kvno-2 keytab of ldap/back while
+  # the KDC's ldap/back is a re-created principal with a new key and again kvno 2. The client binds
+  # directly: ldapwhoami -Y GSSAPI -H ldap://back.lab.test.
+  begin_scenario key_mismatch_ldap true 1465 true
+  KDC_EXPORT_EXTRA="ldap/back.$DOMAIN"
+  local kt="$STATE/kt/ldap-back.keytab" k
+  k=$(KRB5_CONFIG="$STATE/conf/krb5-kdc.conf" klist -k "$kt" | awk '$2 ~ /^ldap\//{print $1; exit}')
+  cp "$kt" "$STATE/kt/ldap-back-old.keytab"
+  kadmin "delprinc -force ldap/back.$DOMAIN"; kadmin "addprinc -randkey ldap/back.$DOMAIN"
+  while :; do
+    rm -f "$kt"; ktadd "$kt" ldap/back.$DOMAIN
+    [ "$(KRB5_CONFIG="$STATE/conf/krb5-kdc.conf" klist -k "$kt" | awk '$2 ~ /^ldap\//{print $1; exit}')" -ge "$k" ] && break
+  done
+  chmod 644 "$kt" "$STATE/kt/ldap-back-old.keytab"
+  fact keytab_kvno "$k"; fact kdc_kvno "$(KRB5_CONFIG="$STATE/conf/krb5-kdc.conf" klist -k "$kt" | awk '$2 ~ /^ldap\//{print $1; exit}')"
+  start_slapd "$STATE/kt/ldap-back-old.keytab"
+  capture_start "$OUT/key_mismatch_ldap.pcap"
+  kinit_user -f
+  CLIENT_ENV="LDAPNOINIT=1"
+  client ldapwhoami -Y GSSAPI -H "ldap://back.$DOMAIN" >>"$SCEN_DIR/client.out" 2>&1 || \
+    echo "ldapwhoami exit $?" >> "$SCEN_DIR/client.out"
+  capture_stop "$OUT/key_mismatch_ldap.pcap"
+  stop slapd; slapd_log
+  end_scenario
+  rm -rf "$STATE/web/slapd-log"
 }
 
 # ---------------------------------------------------------------- main

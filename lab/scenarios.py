@@ -358,3 +358,116 @@ SCENARIOS["spn_missing_acceptor_silent"] = dict(
                                               "context_http_401": "http.response.code == 401"})],
     must_not_find=["wrong_spn_cname", "spn_unknown", "missing_delegation", "ntlm_fallback",
                    "weak_encryption", "kdc_error"])
+
+# ------------------------------------------------------------------ issue 10: SMB and LDAP second hops
+SMB_DELEG_BASE = (
+    "Double hop to a file server: client 198.51.100.10 -> hop 1 http://mid.lab.test/ (198.51.100.30, "
+    "lab/hop1.py: python3-gssapi Negotiate server, keytab HTTP/mid.lab.test) -> hop 2 "
+    "\\\\back.lab.test\\share (198.51.100.31:445, Samba 4.17 smbd standalone: security = user, "
+    "kerberos method = dedicated keytab with cifs/back.lab.test from the MIT KDC, realm LAB.TEST, no "
+    "winbind, no AD; the principal has +no_auth_data_required because MIT 1.20 adds a PAC that a "
+    "standalone smbd rejects; alice@LAB.TEST maps to a local account alice of the ks-back namespace; "
+    "share readable by alice only, guest ok = no, restrict anonymous = 2). Hop 1 runs Samba's "
+    "smbclient 4.17 -c ls against the share: with the user's delegated credential (stored into a "
+    "ccache, KRB5CCNAME) as `smbclient --use-kerberos=required`, without one as `smbclient -N`. "
+    "Hop 1 answers the client 200 if the listing worked, 502 otherwise. ")
+
+
+def smb_setup(src, dst, extra=""):
+    return "ip.src == %s && ip.dst == %s && smb2.cmd == 1%s" % (src, dst, extra)
+
+
+SCENARIOS["delegation_ok_smb"] = dict(
+    description="Delegation to an SMB second hop that works: the client forwards its TGT (TGS-REQ for "
+                "krbtgt with FORWARDED, KRB-CRED in the AP-REQ authenticator); hop 1 stores it and runs "
+                "smbclient --use-kerberos=required: TGS-REQ from 198.51.100.30 for cifs/back.lab.test as "
+                "alice, SMB2 SESSION_SETUP with a SPNEGO krb5 AP-REQ, answered STATUS_SUCCESS with the "
+                "AP-REP in one leg; tree connect and a directory listing of the share succeed; hop 1 "
+                "answers the client 200.",
+    built_how=SMB_DELEG_BASE + "kinit -f alice; curl --anyauth -u : --delegation always http://mid.lab.test/. "
+              "smbd log: 'signed connect to service share initially as user alice'.",
+    server=MID, first_hop="198.51.100.30:80", second_hop="198.51.100.31:445",
+    findings=[], must_not_find=ALL_KINDS,
+    extra_wire_facts={"second_hop_transport": "smb"})
+
+SCENARIOS["delegation_missing_smb"] = dict(
+    description="Delegation to an SMB second hop missing: curl does not delegate (no --delegation), so hop "
+                "1 accepts alice with Kerberos but holds no credential of hers. It runs smbclient -N "
+                "(nothing of the user's): the SMB2 SESSION_SETUP carries no Kerberos at all but NTLMSSP: "
+                "first as hop 1's own Unix account name (LAB\\root, no password) -> STATUS_LOGON_FAILURE, "
+                "then an anonymous (NULL user) NTLMSSP session -> STATUS_SUCCESS; both tree connects "
+                "(IPC$ and share) -> STATUS_ACCESS_DENIED; hop 1 answers the client 502.",
+    built_how=SMB_DELEG_BASE + "kinit -f alice; curl --anyauth -u : http://mid.lab.test/ (no --delegation). "
+              "smbd log: 'Authentication for user [root] -> [root] FAILED with error NT_STATUS_NO_SUCH_USER', "
+              "'guest user (from session setup) not permitted to access this share'.",
+    server=MID, first_hop="198.51.100.30:80", second_hop="198.51.100.31:445",
+    findings=[dict(kind="missing_delegation", severity="error", first_hop="198.51.100.30:80",
+                   second_hop="198.51.100.31:445", first_hop_spn="HTTP/mid.lab.test",
+                   second_hop_spn="cifs/back.lab.test", mechanism="no_forwarded_tgt", evidence_filters={
+                       "ap_req_first_hop": 'ip.dst == %s && http.authorization && kerberos.msg_type == 14'
+                                           % MID,
+                       "second_hop_ntlm": smb_setup(MID, BACK, " && ntlmssp"),
+                       "second_hop_session_setup_answer": smb_setup(BACK, MID, " && smb2.flags.response == 1"),
+                       "first_hop_502": 'ip.src == %s && http.response.code == 502' % MID,
+                       "context_smb_negotiate": 'smb2.cmd == 0',
+                       "context_tree_connect_denied": 'smb2.cmd == 3 && smb2.nt_status == 0xc0000022'})],
+    acceptable_mechanisms=["no_forwarded_tgt", "ntlm_second_hop", "unauthenticated_second_hop"],
+    optional_findings=[dict(kind="ntlm_fallback", severity="warning", server="198.51.100.31:445",
+                            comment="hop 1 used NTLMSSP (own account name, then anonymous) towards an SMB "
+                                    "server whose SPNEGO hint offers krb5; it is the symptom of the missing "
+                                    "delegation, not a separate fault, so a tool may or may not report it",
+                            evidence_filters={"ntlm": smb_setup(MID, BACK, " && ntlmssp")})],
+    must_not_find=["wrong_spn_cname", "krb_ap_err_modified", "spn_unknown", "weak_encryption", "kdc_error"],
+    extra_wire_facts={"second_hop_transport": "smb"})
+
+LDAP_BASE = ("Hop 2 is a directory: OpenLDAP slapd 2.5.13 on back.lab.test (198.51.100.31:389) with SASL/GSSAPI "
+             "(cyrus-sasl 2.1.28 GSSAPI plugin on MIT krb5 1.20; sasl-host back.lab.test, sasl-realm LAB.TEST; "
+             "service principal ldap/back.lab.test from KRB5_KTNAME; empty mdb database dc=lab,dc=test). "
+             "The SASL GSSAPI mechanism carries raw GSS-API krb5 tokens (no SPNEGO) in LDAP bindRequest/"
+             "bindResponse (saslBindInProgress, then the SASL security-layer negotiation wrapped with the "
+             "context keys). ")
+
+SCENARIOS["delegation_ok_ldap"] = dict(
+    description="Delegation to an LDAP second hop that works: the client forwards its TGT; hop 1 stores it "
+                "and runs ldapwhoami -Y GSSAPI -H ldap://back.lab.test: TGS-REQ from 198.51.100.30 for "
+                "ldap/back.lab.test as alice, LDAP SASL bind (mechanism GSSAPI) with the krb5 AP-REQ -> "
+                "saslBindInProgress with the AP-REP -> two more legs (security layer) -> success; the "
+                "WhoAmI extended operation then runs inside the SASL security layer; hop 1 answers 200.",
+    built_how=DELEG_BASE.split("-> hop 2")[0] + "-> hop 2 ldap://back.lab.test. " + LDAP_BASE +
+              "Hop 1 runs ldapwhoami -Y GSSAPI with the delegated credential stored into a ccache "
+              "(KRB5CCNAME) and answers 200 when it prints dn:uid=alice,... kinit -f alice; curl --anyauth "
+              "-u : --delegation always http://mid.lab.test/.",
+    server=MID, first_hop="198.51.100.30:80", second_hop="198.51.100.31:389",
+    findings=[], must_not_find=ALL_KINDS,
+    extra_wire_facts={"second_hop_transport": "ldap"})
+
+SCENARIOS["key_mismatch_ldap"] = dict(
+    description="Key mismatch with the same kvno on an LDAP server: the KDC's key for ldap/back.lab.test "
+                "has the same kvno as slapd's keytab but is a different key. The client binds directly "
+                "with SASL/GSSAPI: TGS-REQ/TGS-REP for ldap/back.lab.test, bindRequest (mechanism GSSAPI) "
+                "with the AP-REQ, answered by a bindResponse invalidCredentials (49) with diagnostic "
+                "'SASL(-13): authentication failure: GSSAPI Failure: gss_accept_sec_context' and NO "
+                "serverSaslCreds: cyrus-sasl drops the KRB-ERROR 31 that MIT's gss_accept_sec_context "
+                "produced, so no Kerberos error code is on the wire (slapd log: 'Request ticket server "
+                "ldap/back.lab.test@LAB.TEST kvno 2 enctype aes256-cts found in keytab but cannot decrypt "
+                "ticket'). The kdc/service keytabs prove the cause (the ticket decrypts with the KDC's "
+                "key, not with slapd's).",
+    built_how=LDAP_BASE + "ldap/back.lab.test keytab (kvno 2) kept for slapd; then the principal was deleted "
+              "and re-created with a new random key and ktadd repeated until the KDC's kvno equals the old "
+              "keytab's (2). Client: kinit -f alice; LDAPNOINIT=1 ldapwhoami -Y GSSAPI -H ldap://back.lab.test "
+              "(exit 49).",
+    server=BACK,
+    findings=[],
+    optional_findings=[dict(kind="krb_ap_err_modified", severity="error", spn="ldap/back.lab.test",
+                            transport="ldap", code=None, ticket_etype=18, ticket_kvno="{kdc_kvno}",
+                            comment="the LDAP server rejected the AP-REQ (invalidCredentials, 'GSSAPI "
+                                    "Failure: gss_accept_sec_context') but no KRB-ERROR and so no code is on "
+                                    "the wire; a tool may report the rejected AP-REQ without a code (or prove "
+                                    "the key mismatch with --keytab)",
+                            evidence_filters={
+                                "ap_req": 'ldap.protocolOp == 0 && kerberos.msg_type == 14 && %s'
+                                          % sn("back.lab.test"),
+                                "bind_failure": 'ldap.protocolOp == 1 && ldap.resultCode == 49',
+                                "context_tgs_req": tgs_req_for("back.lab.test")})],
+    must_not_find=["wrong_spn_cname", "spn_unknown", "missing_delegation", "ntlm_fallback",
+                   "weak_encryption", "kdc_error"])
