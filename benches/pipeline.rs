@@ -228,6 +228,7 @@ fn end_to_end(c: &mut Criterion, bytes: &[u8]) {
             threads,
             keep_plain_http: false,
             progress: false,
+            keys: None,
         };
         g.bench_function(format!("analysis_j{threads}"), |b| {
             b.iter_batched(

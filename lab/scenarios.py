@@ -457,17 +457,17 @@ SCENARIOS["key_mismatch_ldap"] = dict(
               "keytab's (2). Client: kinit -f alice; LDAPNOINIT=1 ldapwhoami -Y GSSAPI -H ldap://back.lab.test "
               "(exit 49).",
     server=BACK,
-    findings=[],
-    optional_findings=[dict(kind="krb_ap_err_modified", severity="error", spn="ldap/back.lab.test",
+    findings=[dict(kind="krb_ap_err_modified", severity="error", spn="ldap/back.lab.test",
                             transport="ldap", code=None, ticket_etype=18, ticket_kvno="{kdc_kvno}",
                             comment="the LDAP server rejected the AP-REQ (invalidCredentials, 'GSSAPI "
                                     "Failure: gss_accept_sec_context') but no KRB-ERROR and so no code is on "
-                                    "the wire; a tool may report the rejected AP-REQ without a code (or prove "
-                                    "the key mismatch with --keytab)",
+                                    "the wire: the finding names the rejected AP-REQ without a code (issue 10: "
+                                    "an LDAP failure that follows a Kerberos AP-REQ is this fault)",
                             evidence_filters={
                                 "ap_req": 'ldap.protocolOp == 0 && kerberos.msg_type == 14 && %s'
                                           % sn("back.lab.test"),
                                 "bind_failure": 'ldap.protocolOp == 1 && ldap.resultCode == 49',
                                 "context_tgs_req": tgs_req_for("back.lab.test")})],
+    optional_findings=[],
     must_not_find=["wrong_spn_cname", "spn_unknown", "missing_delegation", "ntlm_fallback",
                    "weak_encryption", "kdc_error"])

@@ -2,13 +2,16 @@
 //! them as NDJSON (SPEC.md "Events"); `analyze` correlates them into findings.
 //!
 //! Events carry summaries produced by the `proto` decoders, never raw ciphertext or NT/LM
-//! responses, so printing an event cannot leak a secret.
+//! responses, so printing an event cannot leak a secret. A run with keys (`--keytab`) keeps each
+//! Kerberos message's bytes on its event (`raw`, never serialised) until `dissect::prove` has
+//! replaced them by `proofs`, which name keys and state facts only.
 
 use std::net::IpAddr;
 
 use serde::Serialize;
 
 use crate::capture::Timestamp;
+use crate::crypto::TicketProof;
 use crate::proto::credssp::CredsspToken;
 use crate::proto::dcerpc::DcerpcDetails;
 use crate::proto::dns::DnsMessage;
@@ -87,6 +90,23 @@ pub struct KerberosEvent {
     pub ticket_kvno: Option<u32>,
     #[serde(flatten)]
     pub message: KrbMessage,
+    /// With keys given: what they proved about each encrypted part (see `crypto::TicketProof`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<TicketProof>,
+    /// With keys given: the message's bytes, until the proofs are made (never printed).
+    #[serde(skip)]
+    pub raw: Option<RawKrb>,
+}
+
+/// The bytes of one Kerberos message, kept only while a run has keys, for the proof pass
+/// (`dissect::prove`) that follows decoding. `Debug` shows the length only.
+#[derive(Clone, Default)]
+pub struct RawKrb(pub Box<[u8]>);
+
+impl std::fmt::Debug for RawKrb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawKrb({} bytes)", self.0.len())
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -149,6 +169,12 @@ pub struct HttpEvent {
     /// WinRM (WS-Management): `/wsman` target or a 5985/5986 port.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub winrm: bool,
+    /// With keys given: what they proved about the token's ticket, authenticator or enc-part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<TicketProof>,
+    /// With keys given: the Kerberos message inside the token, until the proofs are made.
+    #[serde(skip)]
+    pub raw: Option<RawKrb>,
 }
 
 /// A GSS-API / NTLMSSP token carried outside HTTP, or the carrier's verdict on one: SMB
@@ -192,6 +218,12 @@ pub struct GssEvent {
     /// The carrier itself negotiated NTLM (DCE/RPC auth type 10, LDAP sicily / SASL NTLM).
     #[serde(skip)]
     pub ntlm_carrier: bool,
+    /// With keys given: what they proved about the token's ticket, authenticator or enc-part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<TicketProof>,
+    /// With keys given: the Kerberos message inside the token, until the proofs are made.
+    #[serde(skip)]
+    pub raw: Option<RawKrb>,
 }
 
 /// How the carrier answered: `success`, `continue` (more legs to come) or `failure`, with the
@@ -241,6 +273,8 @@ impl KerberosEvent {
             ticket_etype: ticket.map(|t| t.etype),
             ticket_kvno: ticket.and_then(|t| t.kvno),
             message,
+            proofs: Vec::new(),
+            raw: None,
         }
     }
 }

@@ -169,6 +169,15 @@ fn dump() {
     }
 }
 
+/// A capture listed in the tshark tables, with its scenario's KDC keytab (the lab grows: the
+/// tables name the captures they were made for).
+fn capture_and_keytab(name: &str) -> (String, String) {
+    lab_captures()
+        .into_iter()
+        .find(|(p, _)| p == name)
+        .unwrap_or_else(|| panic!("{name} missing from captures/lab"))
+}
+
 /// Per capture, with the scenario's KDC keytab: encrypted parts tshark 4.0.17 decrypted
 /// (`tshark -r X -K <scenario>.kdc.keytab -o kerberos.decrypt:TRUE -Y kerberos -T fields -e
 /// frame.number -e kerberos.encTicketPart_element -e kerberos.authenticator_element -e
@@ -203,11 +212,9 @@ const TSHARK_DECRYPTED: [(&str, usize, usize, usize, usize); 21] = [
 
 #[test]
 fn decrypted_parts_agree_with_tshark_on_every_lab_capture() {
-    let captures = lab_captures();
-    assert_eq!(captures.len(), TSHARK_DECRYPTED.len());
-    for ((pcap, kt), (name, t, a, e, c)) in captures.iter().zip(TSHARK_DECRYPTED) {
-        assert_eq!(pcap, name);
-        let rows = frame_counts(pcap, kt);
+    for (name, t, a, e, c) in TSHARK_DECRYPTED {
+        let (pcap, kt) = capture_and_keytab(name);
+        let rows = frame_counts(&pcap, &kt);
         let sum =
             |f: fn(&(u64, usize, usize, usize, usize)) -> usize| rows.iter().map(f).sum::<usize>();
         let tickets = if name.starts_with("s4u2proxy") {
@@ -530,4 +537,154 @@ fn decrypt_speed() {
         "{opened} tickets opened (with their authenticators, KDC/AP reps) in {secs:.2}s: {:.0} tickets/s",
         opened as f64 / secs
     );
+}
+
+/// The proofs the product attaches to events (`events --keytab`: decode, merge, one proof pass
+/// in frame order), per frame in the `frame_counts` shape.
+fn pipeline_counts(pcap: &str, keytab: &str, threads: usize) -> Vec<Row> {
+    use kerbscope::event::EventBody;
+    use kerbscope::pipeline::{DissectOptions, dissect_file_with};
+    let opts = DissectOptions {
+        threads,
+        keys: Some(std::sync::Arc::new(keyring(&[keytab]))),
+        ..DissectOptions::default()
+    };
+    let run = dissect_file_with(&lab(pcap), 0, &opts).unwrap();
+    let mut rows: Vec<Row> = Vec::new();
+    for ev in &run.events {
+        let proofs = match &ev.body {
+            EventBody::Kerberos(k) => &k.proofs,
+            EventBody::Http(h) => &h.proofs,
+            EventBody::Spnego(g) | EventBody::Ntlm(g) => &g.proofs,
+            EventBody::Dns(_) => continue,
+        };
+        if proofs.is_empty() {
+            continue;
+        }
+        if rows.last().is_none_or(|r| r.0 != ev.frame) {
+            rows.push((ev.frame, 0, 0, 0, 0));
+        }
+        let r = rows.last_mut().unwrap();
+        for p in proofs {
+            if p.decrypted {
+                match p.what {
+                    "authenticator" => r.2 = 1,
+                    "enc-part" => r.3 += 1,
+                    _ => r.1 += 1,
+                }
+            }
+            if !p.delegated_flags.is_empty() {
+                r.4 += 1;
+            }
+        }
+    }
+    rows.retain(|r| r.1 + r.2 + r.3 + r.4 > 0);
+    rows
+}
+
+/// Per capture, with the scenario's KDC keytab, the frames tshark 4.0.17 decrypts something in
+/// and what (same command as `TSHARK_DECRYPTED`, one `frame:TAEC` per frame: tickets,
+/// authenticator, KDC-REP/AP-REP enc-parts, KRB-CRED enc-parts). s4u2proxy_refused frame 48:
+/// tshark shows 3 tickets, the additional ticket twice (see `TSHARK_DECRYPTED`).
+const TSHARK_FRAMES: [&str; 21] = [
+    "alias_fixed_nocanon.pcap 6:1010 22:1100 23:1010 24:1100 25:0010",
+    "delegation_missing_nodeleg.pcap 6:1010 28:1100 29:1010 30:1100 49:0010",
+    "delegation_missing_not_forwardable.pcap 6:1010 28:1100 29:1010 30:1100 32:1100 34:1100 53:0010",
+    "delegation_ok.pcap 6:1010 28:1100 29:1010 30:1100 31:1010 33:2101 50:1100 51:1010 52:1100 53:0010 59:0010",
+    "healthy.pcap 6:1010 26:1100 27:1010 28:1100 29:0010",
+    "healthy__sll.pcap 6:1010 26:1100 27:1010 28:1100 29:0010",
+    "healthy__sll2.pcap 6:1010 26:1100 27:1010 28:1100 29:0010",
+    "healthy_tcp.pcap 18:1010 45:1100 47:1010 50:1100 51:0010",
+    "healthy_tcp__pcapng.pcapng 18:1010 45:1100 47:1010 50:1100 51:0010",
+    "key_mismatch_same_kvno.pcap 6:1010 26:1100 27:1010 28:1100",
+    "key_mismatch_same_kvno_emulated41.pcap 6:1010 26:1100 27:1010 28:1100",
+    "ntlm_fallback_cname.pcap 6:1010 28:1100 30:1100",
+    "s4u2proxy_refused.pcap 6:1010 28:1100 29:1010 30:1100 48:3100 61:0010",
+    "spn_missing_acceptor_silent.pcap 6:1010 26:1100 27:1010 28:1100",
+    "spn_missing_from_keytab.pcap 6:1010 26:1100 27:1010 28:1100",
+    "stale_keytab_kvno.pcap 6:1010 26:1100 27:1010 28:1100",
+    "stale_keytab_kvno__gz.pcap.gz 6:1010 26:1100 27:1010 28:1100",
+    "wrong_spn_cname_other_account.pcap 6:1010 26:1100 27:1010 28:1100",
+    "wrong_spn_cname_other_account_emulated41.pcap 6:1010 26:1100 27:1010 28:1100",
+    "wrong_spn_cname_unknown.pcap 6:1010 26:1100 28:1100 36:1100 38:1100",
+    "wrong_spn_cname_unknown__vlan.pcap 6:1010 26:1100 28:1100 36:1100 38:1100",
+];
+
+/// (frame, tickets, authenticator, enc-parts, KRB-CRED enc-parts).
+type Row = (u64, usize, usize, usize, usize);
+
+fn tshark_frames(line: &str) -> (&str, Vec<Row>) {
+    let mut words = line.split(' ');
+    let name = words.next().unwrap();
+    let rows = words
+        .map(|w| {
+            let (frame, c) = w.split_once(':').unwrap();
+            let d: Vec<usize> = c.bytes().map(|b| usize::from(b - b'0')).collect();
+            let frame: u64 = frame.parse().unwrap();
+            let tickets = if name.starts_with("s4u2proxy") && frame == 48 {
+                d[0] - 1
+            } else {
+                d[0]
+            };
+            (frame, tickets, d[1], d[2], d[3])
+        })
+        .collect();
+    (name, rows)
+}
+
+/// `kerbscope events --keytab` decrypts exactly what tshark -K decrypts, on the frames tshark
+/// decrypts it on (an HTTP message at the frame that completes it, as Wireshark reports it), for
+/// every thread count: session keys learnt on one flow open parts on another, whichever worker
+/// decoded them.
+#[test]
+fn events_with_keytab_decrypt_on_the_frames_tshark_does_for_every_thread_count() {
+    for line in TSHARK_FRAMES {
+        let (name, want) = tshark_frames(line);
+        let (pcap, kt) = capture_and_keytab(name);
+        for threads in [1, 2, 3] {
+            let got = pipeline_counts(&pcap, &kt, threads);
+            assert_eq!(got, want, "{pcap} -j{threads}");
+        }
+    }
+}
+
+/// The ticket objects of `events --keytab` carry `decrypted`, and the `key` and what it proves
+/// only when true; without keys they carry none of it.
+#[test]
+fn ticket_objects_carry_decrypted_and_key() {
+    use kerbscope::pipeline::{DissectOptions, dissect_file_with};
+    let opts = DissectOptions {
+        threads: 2,
+        keys: Some(std::sync::Arc::new(keyring(&[
+            "healthy.service-web1.keytab",
+        ]))),
+        ..DissectOptions::default()
+    };
+    let run = dissect_file_with(&lab("healthy.pcap"), 0, &opts).unwrap();
+    let line = |frame: u64| -> serde_json::Value {
+        let ev = run.events.iter().find(|e| e.frame == frame).unwrap();
+        serde_json::to_value(ev).unwrap()
+    };
+    // Frame 28: the AP-REQ to web1 in the Authorization header.
+    let ap = line(28);
+    let ticket = &ap["gss"]["mech_token"]["message"]["ticket"];
+    assert_eq!(ticket["decrypted"], true);
+    assert_eq!(ticket["key"]["principal"], "HTTP/web1.lab.test@LAB.TEST");
+    assert_eq!(ticket["key"]["kvno"], 2);
+    assert_eq!(ticket["client"], "alice@LAB.TEST");
+    assert!(ticket["authtime"].is_string());
+    assert!(
+        ticket["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&"forwardable".into())
+    );
+    // Frame 26: the TGT in the TGS-REQ; the service keytab has no krbtgt key.
+    let tgs = line(26);
+    assert_eq!(tgs["ticket"]["decrypted"], false);
+    assert!(tgs["ticket"].get("key").is_none() && tgs["ticket"].get("client").is_none());
+    // Without keys: no decrypted, key or proofs anywhere.
+    let plain = dissect_file_with(&lab("healthy.pcap"), 0, &DissectOptions::default()).unwrap();
+    let text = serde_json::to_string(&plain.events).unwrap();
+    assert!(!text.contains("\"decrypted\"") && !text.contains("\"proofs\""));
 }

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use kerbscope::capture::{Frame, LinkType, Timestamp};
 use kerbscope::dissect::{AllStats, Dissector};
-use kerbscope::event::{Event, EventBody};
+use kerbscope::event::Event;
 use kerbscope::net::{NetDecoder, NetLimits, TcpLimits, TcpTable, Transport};
 use kerbscope::proto::{der, dns, gss, http, kerberos};
 
@@ -111,31 +111,8 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 20);
 
 /// A handshake, then `data` from client to server in 1400-byte segments (each acknowledged).
 fn one_stream(feed: &mut Feed, sport: u16, dport: u16, data: &[u8]) {
-    feed.push(&tcp(CLIENT, sport, SERVER, dport, 1000, 0, SYN, &[]));
-    feed.push(&tcp(
-        SERVER,
-        dport,
-        CLIENT,
-        sport,
-        5000,
-        1001,
-        SYN | ACK,
-        &[],
-    ));
-    let mut seq = 1001u32;
-    for chunk in data.chunks(1400) {
-        feed.push(&tcp(
-            CLIENT,
-            sport,
-            SERVER,
-            dport,
-            seq,
-            5001,
-            ACK | PSH,
-            chunk,
-        ));
-        seq = seq.wrapping_add(chunk.len() as u32);
-        feed.push(&tcp(SERVER, dport, CLIENT, sport, 5001, seq, ACK, &[]));
+    for frame in stream_frames(sport, dport, data) {
+        feed.push(&frame);
     }
 }
 
@@ -326,10 +303,126 @@ fn pending_fragment_bytes_are_capped_and_counted() {
 }
 
 // ---------------------------------------------------------------- DNS, ASN.1, HTTP, tokens
+//
+// Each limit is driven through a crafted pcap (written here from raw bytes), the library's
+// pipeline and analysis, and its counter read from the report's `stats`; the pure decoder is
+// also checked for the distinct flag and for allocating nothing in proportion to the claim.
+
+/// Largest single allocation made by this thread since the last reset: a decoder that trusted
+/// a length field would ask for that many bytes at once.
+mod alloc_probe {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Probe;
+
+    thread_local! {
+        static LARGEST: Cell<usize> = const { Cell::new(0) };
+    }
+
+    unsafe impl GlobalAlloc for Probe {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            note(layout.size());
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            note(layout.size());
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            note(new_size);
+            // SAFETY: forwarded unchanged to the system allocator.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    fn note(size: usize) {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+    }
+
+    /// Runs `f` and returns the largest single allocation it made on this thread.
+    pub fn largest<T>(f: impl FnOnce() -> T) -> usize {
+        let _ = LARGEST.try_with(|l| l.set(0));
+        let out = f();
+        drop(out);
+        LARGEST.try_with(Cell::get).unwrap_or(usize::MAX)
+    }
+}
+
+#[global_allocator]
+static PROBE: alloc_probe::Probe = alloc_probe::Probe;
+
+/// A classic little-endian pcap (microseconds, Ethernet) holding `frames`, 10 ms apart.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        let usecs = i as u32 * 10_000;
+        out.extend_from_slice(&(1_700_000_000 + usecs / 1_000_000).to_le_bytes());
+        out.extend_from_slice(&(usecs % 1_000_000).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// The report's `stats` for a capture of `frames`, decoded and analysed by the library.
+fn report_stats(frames: &[Vec<u8>]) -> serde_json::Map<String, serde_json::Value> {
+    let reader = kerbscope::capture::CaptureReader::from_bytes(pcap(frames))
+        .unwrap_or_else(|e| panic!("crafted pcap refused: {e}"));
+    let run = kerbscope::pipeline::dissect_reader(reader, std::path::Path::new("crafted"), 0);
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+    assert_eq!(run.packets, frames.len() as u64);
+    kerbscope::analyze::analyze(&[run]).stats
+}
+
+fn stat(stats: &serde_json::Map<String, serde_json::Value>, key: &str) -> u64 {
+    stats
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_else(|| panic!("no counter {key} in {stats:?}"))
+}
+
+/// The frames of `one_stream`, for a capture file.
+fn stream_frames(sport: u16, dport: u16, data: &[u8]) -> Vec<Vec<u8>> {
+    let mut frames = vec![
+        tcp(CLIENT, sport, SERVER, dport, 1000, 0, SYN, &[]),
+        tcp(SERVER, dport, CLIENT, sport, 5000, 1001, SYN | ACK, &[]),
+    ];
+    let mut seq = 1001u32;
+    for chunk in data.chunks(1400) {
+        frames.push(tcp(
+            CLIENT,
+            sport,
+            SERVER,
+            dport,
+            seq,
+            5001,
+            ACK | PSH,
+            chunk,
+        ));
+        seq = seq.wrapping_add(chunk.len() as u32);
+        frames.push(tcp(SERVER, dport, CLIENT, sport, 5001, seq, ACK, &[]));
+    }
+    frames
+}
 
 /// A DNS response whose second answer's name is a chain of `hops` compression pointers, each to
 /// the one before (RFC 1035 §4.1.4 only allows earlier targets, so the chain is legal but
-/// absurd). The chain sits in the RDATA of a first answer of type NULL, where no parser looks.
+/// absurd), plus the answer's own pointer: `hops + 1` pointers to follow. The chain sits in the
+/// RDATA of a first answer of type NULL, where no parser looks.
 fn dns_pointer_chain(hops: usize) -> Vec<u8> {
     let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
     // Question: "a." A IN at offset 12.
@@ -351,123 +444,238 @@ fn dns_pointer_chain(hops: usize) -> Vec<u8> {
 
 #[test]
 fn dns_compression_pointer_chains_are_cut_and_counted() {
-    // The decoder's MAX_POINTER_HOPS (proto/dns/name.rs, not exported).
-    let hops = 64;
-    // Just inside the limit: decoded in full.
-    let ok = dns::decode(&dns_pointer_chain(hops - 2)).unwrap();
+    let hops = dns::MAX_POINTER_HOPS;
+    // Exactly at the limit: decoded in full, nothing flagged.
+    let at = dns_pointer_chain(hops - 1);
+    let ok = dns::decode(&at).unwrap();
     assert_eq!(ok.answers.len(), 2);
     assert_eq!(ok.answers[1].name, "a");
-    assert!(!ok.anomalies.contains(&"name_loop"), "{:?}", ok.anomalies);
-    // Past it: the name is cut and flagged, the message still decodes.
-    let long = dns_pointer_chain(hops * 3);
-    let m = dns::decode(&long).unwrap();
+    assert!(ok.anomalies.is_empty(), "{:?}", ok.anomalies);
+    // One pointer more: the name is cut and flagged as the limit (not as a loop), the message
+    // still decodes, and the decoder allocated nothing like the chain's length.
+    let over = dns_pointer_chain(hops);
+    let m = dns::decode(&over).unwrap();
     assert_eq!(m.answers.len(), 2);
-    assert!(m.anomalies.contains(&"name_loop"), "{:?}", m.anomalies);
-    // Through the dissector the message is still counted (no dedicated counter exists yet).
-    let mut feed = Feed::new();
-    feed.push(&udp(SERVER, 53, CLIENT, 5555, &long));
-    let (stats, events) = feed.finish();
-    assert_eq!(stats.app.dns_responses, 1);
-    assert!(matches!(&events[0].body, EventBody::Dns(_)));
+    assert_eq!(m.anomalies, vec!["name_pointer_limit"]);
+    let long = dns_pointer_chain(hops * 100);
+    assert!(alloc_probe::largest(|| dns::decode(&long)) < 1024);
+    // Through a capture: the over-limit response is counted once, the other not at all.
+    let stats = report_stats(&[
+        udp(SERVER, 53, CLIENT, 5555, &at),
+        udp(SERVER, 53, CLIENT, 5556, &over),
+        udp(SERVER, 53, CLIENT, 5557, &long),
+    ]);
+    assert_eq!(stat(&stats, "dns_responses"), 3);
+    assert_eq!(stat(&stats, "dns_pointer_limit_hits"), 2, "{stats:?}");
+}
+
+/// One DER TLV with a short or two-byte long length.
+fn tlv(id: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![id];
+    match u8::try_from(content.len()) {
+        Ok(n) if n < 0x80 => out.push(n),
+        _ => {
+            out.push(0x82);
+            out.extend((content.len() as u16).to_be_bytes());
+        }
+    }
+    out.extend(content);
+    out
+}
+
+/// `levels` framed SPNEGO NegTokenInits, each carrying the next as its mechToken, around an
+/// NTLMSSP NEGOTIATE: the NTLM message sits at nesting depth `levels`.
+fn nested_spnego(levels: usize) -> Vec<u8> {
+    const SPNEGO: [u8; 6] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+    const KRB5: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+    let mut token = b"NTLMSSP\0\x01\0\0\0\0\0\0\0".to_vec();
+    for _ in 0..levels {
+        let mechs = tlv(0xa0, &tlv(0x30, &tlv(0x06, &KRB5)));
+        let inner = tlv(0xa2, &tlv(0x04, &token));
+        let init = tlv(0xa0, &tlv(0x30, &[mechs, inner].concat()));
+        token = tlv(0x60, &[tlv(0x06, &SPNEGO), init].concat());
+    }
+    token
+}
+
+fn negotiate_request(token: &[u8]) -> Vec<u8> {
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, token);
+    format!("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Negotiate {b64}\r\n\r\n").into_bytes()
 }
 
 /// Deep ASN.1 nesting is refused at `der::MAX_DEPTH` without recursing further (no stack
-/// overflow at 100 000 levels), and lengths past the remaining bytes never allocate.
+/// overflow at 100 000 levels) and counted in `asn1_depth_limit_hits`.
 #[test]
-fn asn1_depth_and_overlong_lengths_are_refused_and_counted() {
-    // 100 000 nested [APPLICATION 0] constructed elements, each with a 4-byte length.
-    let depth = 100_000usize;
-    let mut tok = Vec::with_capacity(depth * 5);
-    for i in 0..depth {
-        let inner = (depth - i - 1) * 6;
-        tok.push(0x60);
-        tok.push(0x84);
-        tok.extend_from_slice(&(inner as u32).to_be_bytes());
-    }
-    let decoded = gss::decode_token(&tok);
-    assert!(
-        matches!(decoded, gss::GssToken::Malformed { .. }),
-        "{}",
-        decoded.kind()
+fn asn1_depth_limit_is_refused_and_counted() {
+    // The deepest allowed nesting decodes down to the NTLM message; one more level is refused.
+    let at = nested_spnego(der::MAX_DEPTH);
+    assert_eq!(
+        gss::decode_token(&at).ntlm().map(|m| m.message_type),
+        Some(1)
     );
-    assert!(kerberos::decode(&tok).is_err());
-    // An AS-REQ header claiming 4 GiB: need-more, not an allocation.
-    let huge = [0x6A, 0x84, 0xFF, 0xFF, 0xFF, 0xF0, 0x30, 0x00];
+    assert_eq!(gss::decode_token(&at).limit_hit(), None);
+    let over = nested_spnego(der::MAX_DEPTH + 1);
+    let t = gss::decode_token(&over);
+    assert!(t.ntlm().is_none());
+    assert_eq!(t.limit_hit(), Some(gss::LimitHit::TooDeep));
+    assert_eq!(
+        der::enter(der::MAX_DEPTH + 1, 5),
+        Err(der::DerError::TooDeep { offset: 5 })
+    );
+    // 100 000 nested [APPLICATION 0] elements, each with a 4-byte length: no recursion.
+    let depth = 100_000usize;
+    let mut deep = Vec::with_capacity(depth * 6);
+    for i in 0..depth {
+        deep.push(0x60);
+        deep.push(0x84);
+        deep.extend_from_slice(&(((depth - i - 1) * 6) as u32).to_be_bytes());
+    }
+    let decoded = gss::decode_token(&deep);
+    assert_eq!(decoded.kind(), "malformed");
+    assert!(kerberos::decode(&deep).is_err());
+    // Over HTTP: the over-deep token is counted once, the deepest allowed one not.
+    let mut frames = stream_frames(40010, 80, &negotiate_request(&at));
+    frames.extend(stream_frames(40011, 80, &negotiate_request(&over)));
+    let stats = report_stats(&frames);
+    assert_eq!(stat(&stats, "http_auth_headers"), 2);
+    assert_eq!(stat(&stats, "asn1_depth_limit_hits"), 1, "{stats:?}");
+}
+
+/// Lengths past the remaining bytes are reported as such, at the offset of the length octets,
+/// never allocated for, and counted in `asn1_length_overruns`.
+#[test]
+fn asn1_lengths_beyond_the_input_are_refused_and_counted() {
+    // A DER length of 0x7fffffff on a 40-byte input.
+    let mut forty = vec![0x30, 0x84, 0x7f, 0xff, 0xff, 0xff];
+    forty.resize(40, 0x30);
+    assert_eq!(
+        der::read_tlv(&forty),
+        Err(der::DerError::LengthBeyondInput {
+            offset: 1,
+            needed: 0x7fff_ffff + 6 - 40
+        })
+    );
+    // An AS-REQ claiming 2 GiB (outer), one whose first field claims 2 GiB (inner), and a GSS
+    // token claiming 2 GiB: each refused with a tiny footprint.
+    let mut outer = vec![0x6A, 0x84, 0x7F, 0xFF, 0xFF, 0xFF];
+    outer.resize(40, 0x30);
+    let inner = [0x6A, 0x06, 0x30, 0x84, 0x7F, 0xFF, 0xFF, 0xFF];
+    let mut tok = vec![0x60, 0x84, 0x7F, 0xFF, 0xFF, 0xFF];
+    tok.resize(12_000, b'A');
     assert!(matches!(
-        kerberos::decode(&huge),
+        kerberos::decode(&outer),
         Err(kerberos::KrbDecodeError::NeedMore { .. })
     ));
-    assert!(der::read_tlv(&huge).is_err());
-    // Over UDP/88 both count as malformed Kerberos.
-    let mut feed = Feed::new();
-    feed.push(&udp(CLIENT, 5555, SERVER, 88, &tok[..1400]));
-    feed.push(&udp(CLIENT, 5555, SERVER, 88, &huge));
-    let (stats, _) = feed.finish();
-    assert_eq!(stats.app.kerberos_malformed, 2, "{:?}", stats.app);
+    assert!(kerberos::decode(&inner).is_err());
+    let t = gss::decode_token(&tok);
+    assert_eq!(t.limit_hit(), Some(gss::LimitHit::LengthBeyondInput));
+    assert!(
+        matches!(t, gss::GssToken::Malformed { offset: 1, .. }),
+        "{t:?}"
+    );
+    for input in [&outer[..], &inner[..], &tok[..]] {
+        assert!(alloc_probe::largest(|| kerberos::decode(input)) < 4096);
+        assert!(alloc_probe::largest(|| gss::decode_token(input)) < 4096);
+    }
+    // Through a capture: both Kerberos datagrams and the HTTP token count; a datagram cut
+    // inside its header (not a length claim) and a good-length one do not.
+    let mut frames = vec![
+        udp(CLIENT, 5555, SERVER, 88, &outer),
+        udp(CLIENT, 5556, SERVER, 88, &inner),
+        udp(CLIENT, 5557, SERVER, 88, &[0x6A, 0x84, 0x7F]),
+    ];
+    frames.extend(stream_frames(40012, 80, &negotiate_request(&tok)));
+    let stats = report_stats(&frames);
+    assert_eq!(stat(&stats, "kerberos_malformed"), 3, "{stats:?}");
+    assert_eq!(stat(&stats, "tokens_malformed"), 1, "{stats:?}");
+    assert_eq!(stat(&stats, "asn1_length_overruns"), 3, "{stats:?}");
     // A TCP record mark above MAX_RECORD_LEN is refused before any buffering.
     let mark = ((kerberos::MAX_RECORD_LEN + 1) as u32).to_be_bytes();
     assert!(kerberos::tcp_record(&mark).is_err());
 }
 
-#[test]
-fn http_header_count_and_head_size_are_capped() {
-    // 10 000 headers: only MAX_HEADERS are kept, the rest noted.
+/// A request with `n` header fields.
+fn request_with_headers(n: usize) -> Vec<u8> {
     let mut head = b"GET / HTTP/1.1\r\n".to_vec();
-    for i in 0..10_000 {
+    for i in 0..n {
         head.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
     }
     head.extend_from_slice(b"\r\n");
-    if head.len() <= http::MAX_HEAD_LEN {
-        let (h, _) = http::parse_head(&head).unwrap();
-        assert_eq!(h.headers.len(), http::MAX_HEADERS);
-        assert!(h.anomalies.contains(&"too_many_headers"));
-    } else {
-        assert!(http::parse_head(&head).is_err());
-    }
-    // A head longer than MAX_HEAD_LEN is refused, even unfinished, and counted as malformed.
+    head
+}
+
+#[test]
+fn http_header_count_is_capped_and_counted() {
+    let at = request_with_headers(http::MAX_HEADERS);
+    let over = request_with_headers(http::MAX_HEADERS + 1);
+    assert!(over.len() < http::MAX_HEAD_LEN);
+    let (h, _) = http::parse_head(&at).unwrap();
+    assert!(!h.anomalies.contains(&"too_many_headers"));
+    let (h, _) = http::parse_head(&over).unwrap();
+    assert_eq!(h.headers.len(), http::MAX_HEADERS);
+    assert!(h.anomalies.contains(&"too_many_headers"));
+    // Kept fields borrow from the input: nothing grows with the field count.
+    let many = request_with_headers(5000);
+    assert!(
+        alloc_probe::largest(|| http::parse_head(&many).map(|(h, _)| h.headers.len())) < 16 * 1024
+    );
+    let mut frames = stream_frames(40020, 80, &at);
+    frames.extend(stream_frames(40021, 80, &over));
+    let stats = report_stats(&frames);
+    assert_eq!(stat(&stats, "http_messages"), 2, "{stats:?}");
+    assert_eq!(stat(&stats, "http_header_limit_hits"), 1, "{stats:?}");
+    assert_eq!(stat(&stats, "http_head_size_limit_hits"), 0, "{stats:?}");
+}
+
+#[test]
+fn http_head_size_is_capped_and_counted() {
+    // A head longer than MAX_HEAD_LEN is refused as TooLarge, even unfinished.
     let mut big = b"GET / HTTP/1.1\r\n".to_vec();
     while big.len() <= http::MAX_HEAD_LEN + 100 {
         big.extend_from_slice(b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
     }
-    match http::parse_head(&big) {
-        Err(e) => assert_ne!(format!("{e:?}"), "NeedMore"),
-        Ok(_) => panic!("head over MAX_HEAD_LEN accepted"),
-    }
-    let mut feed = Feed::new();
-    one_stream(&mut feed, 40001, 80, &big);
-    let (stats, _) = feed.finish();
-    assert!(stats.app.http_malformed >= 1, "{:?}", stats.app);
+    assert_eq!(
+        http::parse_head(&big).err(),
+        Some(http::HeadError::TooLarge)
+    );
+    let mut unfinished = b"GET / HTTP/1.1\r\nX: ".to_vec();
+    unfinished.resize(http::MAX_HEAD_LEN, b'a');
+    assert_eq!(
+        http::parse_head(&unfinished).err(),
+        Some(http::HeadError::TooLarge)
+    );
+    assert!(alloc_probe::largest(|| http::parse_head(&big).is_err()) < 1024);
+    let stats = report_stats(&stream_frames(40022, 80, &big));
+    assert!(stat(&stats, "http_head_size_limit_hits") >= 1, "{stats:?}");
+    assert!(stat(&stats, "http_malformed") >= 1, "{stats:?}");
+    assert_eq!(stat(&stats, "http_auth_headers"), 0, "{stats:?}");
 }
 
 #[test]
-fn auth_tokens_above_the_size_limit_are_refused() {
+fn auth_tokens_above_the_size_limit_are_refused_and_counted() {
+    // Base64 for a token over MAX_TOKEN_DECODED, yet small enough for the head to be read.
     let b64 = "A".repeat((http::MAX_TOKEN_DECODED / 3 + 100) * 4);
-    let ch = http::parse_auth(&format!("Negotiate {b64}"));
+    let value = format!("Negotiate {b64}");
+    let ch = http::parse_auth(&value);
     assert_eq!(ch.len(), 1);
-    assert!(ch[0].token.is_none() && ch[0].decode_error.is_some());
-    // Over HTTP such a token cannot arrive: its head is over MAX_HEAD_LEN, refused and counted
-    // before the token is looked at.
-    assert!(b64.len() > http::MAX_HEAD_LEN);
-    let req = format!("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Negotiate {b64}\r\n\r\n");
-    let mut feed = Feed::new();
-    one_stream(&mut feed, 40002, 80, req.as_bytes());
-    let (stats, events) = feed.finish();
-    assert_eq!(stats.app.http_auth_headers, 0, "{:?}", stats.app);
-    assert!(stats.app.http_malformed >= 1, "{:?}", stats.app);
-    assert!(events.iter().all(|e| match &e.body {
-        EventBody::Http(h) => h.gss.is_none(),
-        _ => true,
-    }));
-    // A 12 KB token that fits the head and claims a 2 GiB GSS token: refused, counted.
-    let mut tok = vec![0x60, 0x84, 0x7F, 0xFF, 0xFF, 0xFF];
-    tok.resize(12_000, b'A');
-    let junk = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &tok);
-    let req = format!("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Negotiate {junk}\r\n\r\n");
-    let mut feed = Feed::new();
-    one_stream(&mut feed, 40003, 80, req.as_bytes());
-    let (stats, _) = feed.finish();
-    assert_eq!(stats.app.http_auth_headers, 1, "{:?}", stats.app);
-    assert_eq!(stats.app.tokens_malformed, 1, "{:?}", stats.app);
+    assert!(ch[0].token.is_none() && ch[0].token_over_limit);
+    assert!(ch[0].decode_error.is_some());
+    // Refused before decoding: nothing near the token's size is allocated.
+    assert!(alloc_probe::largest(|| http::parse_auth(&value)) < 4096);
+    // At the limit: decoded.
+    let at = "A".repeat(http::MAX_TOKEN_DECODED / 3 * 4);
+    let ch = http::parse_auth(&format!("Negotiate {at}"));
+    assert!(!ch[0].token_over_limit && ch[0].token.is_some());
+
+    let over_req = format!("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Negotiate {b64}\r\n\r\n");
+    assert!(over_req.len() <= http::MAX_HEAD_LEN);
+    let at_req = format!("GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Negotiate {at}\r\n\r\n");
+    let mut frames = stream_frames(40030, 80, over_req.as_bytes());
+    frames.extend(stream_frames(40031, 80, at_req.as_bytes()));
+    let stats = report_stats(&frames);
+    assert_eq!(stat(&stats, "http_auth_headers"), 2, "{stats:?}");
+    assert_eq!(stat(&stats, "token_size_limit_hits"), 1, "{stats:?}");
+    assert_eq!(stat(&stats, "http_head_size_limit_hits"), 0, "{stats:?}");
 }
 
 // ---------------------------------------------------------------- floods, in a child process

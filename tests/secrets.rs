@@ -420,8 +420,20 @@ fn tshark_names(tsv: &Path) -> BTreeSet<String> {
                 let v = v.trim().to_ascii_lowercase();
                 // Service names (HTTP, krbtgt, host) are protocol words, not user data; they
                 // also appear as client names (a service asking for S4U tickets).
+                // So are RFC 8062's well-known names (WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS,
+                // which MIT clients use to armour requests with anonymous PKINIT).
                 let service = what.starts_with("kerberos.")
-                    && ["http", "krbtgt", "host", "ldap", "cifs"].contains(&v.as_str());
+                    && [
+                        "http",
+                        "krbtgt",
+                        "host",
+                        "ldap",
+                        "cifs",
+                        "wellknown",
+                        "anonymous",
+                        "wellknown:anonymous",
+                    ]
+                    .contains(&v.as_str());
                 if v.len() >= 4 && !service {
                     // A host's first label alone (`intranet`) is as telling as the name.
                     if let Some((label, _)) = v.split_once('.')

@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub use crate::crypto::KeyRef;
+
 /// The kinds of fault kerbscope diagnoses (SPEC.md, "Kinds and their extra fields").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,7 +126,10 @@ pub enum Details {
         outcome: &'static str,
     },
     KrbApErrModified {
-        code: i32,
+        /// The KRB-ERROR code; null when the service refused the AP-REQ through its own protocol
+        /// (SMB STATUS_LOGON_FAILURE, LDAP invalidCredentials) without a Kerberos error.
+        code: Option<i32>,
+        /// The code's name, or the carrier's refusal when there is no code.
         code_name: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         ticket_etype: Option<i32>,
@@ -132,8 +137,18 @@ pub enum Details {
         ticket_kvno: Option<u32>,
         /// `http`, `winrm`, `smb`, `ldap`, `kdc`, ...
         transport: String,
-        /// Most likely first.
+        /// Most likely first; with keys, the cause they prove comes first.
         likely_causes: Vec<String>,
+        /// With `--keytab` / `--password`: the key given that opened the AP-REQ's ticket.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ticket_decrypted_by: Option<KeyRef>,
+        /// With keys: the keys given that were tried on the ticket and did not open it (the
+        /// ticket's own principal first).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        keys_that_failed: Vec<KeyRef>,
+        /// With keys: what they prove, in one sentence naming the keys.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_proof: Option<String>,
     },
     MissingDelegation {
         first_hop: String,
@@ -141,6 +156,9 @@ pub enum Details {
         second_hop: Option<String>,
         /// `no_forwarded_tgt`, `s4u2proxy_refused`, `unauthenticated_second_hop`, `ntlm_second_hop`, ...
         mechanism: &'static str,
+        /// With keys: what the first hop's ticket and the client's authenticator prove.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delegation_proof: Option<DelegationProof>,
     },
     KdcError {
         code: i32,
@@ -154,6 +172,39 @@ pub enum Details {
     },
     /// Kinds whose fields are all in the common part (`spn_unknown`).
     None {},
+}
+
+/// What keys proved about the AP-REQ that reached the first hop of a double hop.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DelegationProof {
+    /// The key given that opened the ticket to the first hop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_decrypted_by: Option<KeyRef>,
+    /// The ticket's flags (opened ticket only): may it be forwarded, does the KDC vouch for the
+    /// first hop as a delegate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ticket_flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_forwardable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_ok_as_delegate: Option<bool>,
+    /// The authenticator's GSS checksum flags (RFC 4121 §4.1.1) and whether `deleg` is one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gss_flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleg_requested: Option<bool>,
+    /// The authenticator carried a KRB-CRED with a TGT, and that TGT's flags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_tgt: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delegated_tgt_flags: Vec<&'static str>,
+    /// From the ticket's PAC (MS-PAC logon info), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pac_user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pac_groups: Option<usize>,
+    /// The proof in one sentence.
+    pub summary: String,
 }
 
 impl Finding {

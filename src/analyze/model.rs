@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::capture::Timestamp;
+use crate::crypto::TicketProof;
 use crate::event::{Event, EventBody, GssEvent, HttpEvent, OutcomeState};
 use crate::proto::gss::GssToken;
 use crate::proto::kerberos::KrbMessage;
@@ -119,6 +120,39 @@ impl<'a> AuthStep<'a> {
     pub fn ntlm(&self) -> Option<&'a NtlmMessage> {
         self.gss().and_then(GssToken::ntlm)
     }
+    /// With keys given: what they proved about this step's Kerberos message (empty otherwise).
+    pub fn proofs(&self) -> &'a [TicketProof] {
+        match self.carrier {
+            StepCarrier::Http(h) => &h.proofs,
+            StepCarrier::Gss(g) => &g.proofs,
+        }
+    }
+    /// The proof about one part: `ticket`, `authenticator`, `enc-part`, `delegated-ticket`.
+    pub fn proof(&self, what: &str) -> Option<&'a TicketProof> {
+        self.proofs().iter().find(|p| p.what == what)
+    }
+    /// A carrier's failure in words: "LDAP bind-response 49 invalidCredentials",
+    /// "SMB session-setup 0xc000006d STATUS_LOGON_FAILURE".
+    pub fn refusal(&self) -> Option<String> {
+        let StepCarrier::Gss(g) = self.carrier else {
+            return None;
+        };
+        let o = g
+            .outcome
+            .as_ref()
+            .filter(|o| o.state == OutcomeState::Failure)?;
+        let name = o
+            .name
+            .as_deref()
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default();
+        Some(format!(
+            "{} {} {}{name}",
+            g.transport.to_ascii_uppercase(),
+            g.operation,
+            o.code
+        ))
+    }
     /// HTTP status of a response step (carriers have none).
     pub fn status(&self) -> Option<u16> {
         match self.carrier {
@@ -226,6 +260,22 @@ impl AppConn<'_> {
     /// `http`, `winrm`, `smb`, `ldap`, `dcerpc` or `dns`.
     pub fn transport(&self) -> &'static str {
         if self.winrm { "winrm" } else { self.carrier }
+    }
+
+    /// The SPN service class of this connection's server: `HTTP`, `cifs`, `ldap`, ...
+    pub fn service_class(&self) -> &'static str {
+        service_class(self.carrier)
+    }
+}
+
+/// The SPN service class a carrier's server registers (`cifs/host` for SMB, ...).
+pub fn service_class(carrier: &str) -> &'static str {
+    match carrier {
+        "smb" => "cifs",
+        "ldap" => "ldap",
+        "dcerpc" => "host",
+        "dns" => "DNS",
+        _ => "HTTP",
     }
 }
 
@@ -366,6 +416,42 @@ impl<'a> Model<'a> {
             users,
             realms,
         }
+    }
+
+    /// The host name the client used for `conn`'s server, from what the capture shows: the HTTP
+    /// Host header, the host of the Kerberos ticket it presented there, the name DNS resolved to
+    /// that address for the client before the connection, or the DNS name the server announced
+    /// in its NTLM CHALLENGE. None when the capture names it nowhere.
+    pub fn server_name(&self, conn: &AppConn<'_>) -> Option<String> {
+        if let Some(h) = &conn.host {
+            return Some(h.clone());
+        }
+        let from_ticket = conn
+            .steps
+            .iter()
+            .filter(|s| s.from_client)
+            .filter_map(|s| s.kerberos()?.ticket.as_ref())
+            .find_map(|t| spn_host(&t.sname));
+        if from_ticket.is_some() {
+            return from_ticket;
+        }
+        let first = conn.steps.first().map_or(0, |s| s.event.frame);
+        let from_dns = self
+            .dns
+            .iter()
+            .rev()
+            .filter(|a| a.client == conn.client.ip() && a.event.frame <= first)
+            .find(|a| a.addresses.contains(&conn.server.ip()))
+            .and_then(|a| a.chain.first().cloned());
+        if from_dns.is_some() {
+            return from_dns;
+        }
+        conn.steps
+            .iter()
+            .filter(|s| !s.from_client)
+            .filter_map(|s| s.ntlm()?.av_pairs.as_ref()?.dns_computer.clone())
+            .find(|n| !n.is_empty())
+            .map(|n| n.to_ascii_lowercase())
     }
 
     /// The CNAME chain `client` was given for `name` (lower case) at or before `frame`.

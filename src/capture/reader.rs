@@ -3,7 +3,10 @@
 //!
 //! pcap and pcapng stream through one reusable window (constant memory, no per-record
 //! allocation); NetMon is read whole (up to `MAX_NETMON_FILE`) because its frame table sits at the
-//! end of the file.
+//! end of the file. A plain (not gzip) file of `MMAP_MIN_LEN` bytes or more is memory-mapped
+//! instead of read: no copy out of the page cache, and the workers of a parallel walk share the
+//! pages. Like ripgrep, we accept that a file truncated by another process while mapped can end
+//! the run with SIGBUS; `KERBSCOPE_NO_MMAP=1` turns mapping off.
 
 use std::fs::File;
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
@@ -12,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
+use memmap2::Mmap;
 
 use super::error::{CaptureError, OpenError};
 use super::netmon::{MAX_NETMON_FILE, NetMonReader};
@@ -24,6 +28,8 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 const NETMON2_MAGIC: [u8; 4] = *b"GMBU";
 const NETMON1_MAGIC: [u8; 4] = *b"RTSS";
+/// Files below this size are read (mapping costs more than it saves on small files).
+const MMAP_MIN_LEN: u64 = 16 << 20;
 
 enum Body {
     Pcap {
@@ -109,7 +115,18 @@ impl CaptureReader {
                 reason: "it is a directory".into(),
             });
         }
+        if let Some(map) = map_plain_file(&file, meta.len()) {
+            let win = Window::mapped(Arc::new(map));
+            return CaptureReader::from_window(win, false, Some(meta.len()), Arc::default());
+        }
         CaptureReader::from_input(Input::File(file), Some(meta.len()))
+    }
+
+    /// Another reader over a file already mapped by `mapped()`: every worker of a parallel walk
+    /// reads the same pages, and the page faults are paid once.
+    pub fn from_shared_map(map: Arc<Mmap>) -> Result<CaptureReader, OpenError> {
+        let len = map.len() as u64;
+        CaptureReader::from_window(Window::mapped(map), false, Some(len), Arc::default())
     }
 
     /// Reads a capture held in memory (tests, fuzzing).
@@ -141,7 +158,17 @@ impl CaptureReader {
             Some(len) if !gzip => (len as usize).clamp(4096, INITIAL_WINDOW),
             _ => INITIAL_WINDOW,
         };
-        let mut win = Window::with_capacity(source, capacity);
+        let win = Window::with_capacity(source, capacity);
+        CaptureReader::from_window(win, gzip, file_len, raw_read)
+    }
+
+    /// Recognises the format at the start of `win` and sets up its record reader.
+    fn from_window(
+        mut win: Window,
+        gzip: bool,
+        file_len: Option<u64>,
+        raw_read: Arc<AtomicU64>,
+    ) -> Result<CaptureReader, OpenError> {
         let avail = win.fill_to(4).map_err(|e| match gzip {
             true => OpenError::NotACapture {
                 reason: format!("gzip data does not decompress: {e}"),
@@ -331,9 +358,35 @@ impl CaptureReader {
         }
     }
 
+    /// The memory map the frames are slices of, when the file is mapped: a frame's bytes can
+    /// then be passed on as an offset into it instead of a copy.
+    pub fn mapped(&self) -> Option<Arc<Mmap>> {
+        match &self.body {
+            Body::Pcap { win, .. } | Body::Pcapng { win, .. } => win.map().cloned(),
+            Body::NetMon { .. } => None,
+        }
+    }
+
     /// Size of the file (compressed size for gzip), when known.
     pub fn file_len(&self) -> Option<u64> {
         self.file_len
+    }
+}
+
+/// A read-only map of a regular, uncompressed file worth mapping; None means "read it".
+#[allow(unsafe_code)]
+fn map_plain_file(file: &File, len: u64) -> Option<Mmap> {
+    if len < MMAP_MIN_LEN || std::env::var_os("KERBSCOPE_NO_MMAP").is_some_and(|v| v != "0") {
+        return None;
+    }
+    // SAFETY: the map is read-only and private to this process; the file could still be
+    // changed by another process while mapped (see the module docs for why that is accepted).
+    let map = unsafe { Mmap::map(file) }.ok()?;
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Sequential);
+    match map.get(..2) {
+        Some(head) if head != GZIP_MAGIC => Some(map),
+        _ => None,
     }
 }
 

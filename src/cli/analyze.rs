@@ -12,12 +12,20 @@ use super::Outcome;
 use super::args::{AnalyzeArgs, FormatArg, SeverityArg};
 
 pub fn run(args: &AnalyzeArgs) -> io::Result<Outcome> {
+    let keys = match args.keys.load() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("kerbscope: {e}");
+            return Ok(Outcome::InputError);
+        }
+    };
     let captures = pipeline::capture_paths(&args.captures)?;
     let mut outcome = Outcome::Clean;
     let opts = DissectOptions {
         threads: args.threads.unwrap_or(0),
         keep_plain_http: false,
         progress: true,
+        keys,
     };
     let results = pipeline::dissect_files(&captures, &opts);
     let mut runs = Vec::new();

@@ -2,8 +2,10 @@
 //! than clap happens in each subcommand before any work starts.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use kerbscope::crypto::Keyring;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,6 +41,57 @@ pub struct EventsArgs {
     /// Worker threads for several captures (default: all cores). Output is identical for every N.
     #[arg(short = 'j', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+}
+
+/// Keys that let a run open tickets and authenticators (`analyze` and `events`).
+#[derive(Args, Debug, Default)]
+pub struct KeyArgs {
+    /// Keytab to decrypt tickets and authenticators with (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub keytab: Vec<PathBuf>,
+    /// Principal (user@REALM) whose password-derived keys are used too (repeatable). The
+    /// password is read from $KERBSCOPE_PASSWORD, else from the terminal without echo.
+    #[arg(long, value_name = "PRINCIPAL")]
+    pub password: Vec<String>,
+}
+
+/// The environment variable a `--password` is read from before the terminal is asked.
+pub const PASSWORD_ENV: &str = "KERBSCOPE_PASSWORD";
+
+impl KeyArgs {
+    /// The keys given, or `None` when none were asked for. An unreadable keytab or a password
+    /// that cannot be had is an error naming the file or principal and the reason.
+    pub fn load(&self) -> Result<Option<Arc<Keyring>>, String> {
+        if self.keytab.is_empty() && self.password.is_empty() {
+            return Ok(None);
+        }
+        let mut ring = Keyring::new();
+        for path in &self.keytab {
+            let kt = Keyring::load_keytab(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if kt.is_empty() {
+                eprintln!(
+                    "kerbscope: warning: {}: no key of a supported encryption type ({} unsupported)",
+                    path.display(),
+                    kt.unsupported
+                );
+            }
+            ring.merge(kt);
+        }
+        for principal in &self.password {
+            let password = match std::env::var(PASSWORD_ENV) {
+                Ok(p) => p,
+                Err(_) => rpassword::prompt_password(format!("Password for {principal}: "))
+                    .map_err(|e| {
+                        format!("--password {principal}: cannot read the password from the terminal ({e}); set {PASSWORD_ENV}")
+                    })?,
+            };
+            ring.add_password(principal, &password, None)
+                .map_err(|e| format!("--password {principal}: {e}"))?;
+        }
+        Ok(Some(Arc::new(ring)))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -71,9 +124,8 @@ pub struct AnalyzeArgs {
     /// Replace user, host and realm names by stable tokens.
     #[arg(long)]
     pub redact: bool,
-    /// Keytab to decrypt tickets and authenticators with (repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub keytab: Vec<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -13,11 +13,19 @@ use super::Outcome;
 use super::args::EventsArgs;
 
 pub fn run(args: &EventsArgs) -> io::Result<Outcome> {
+    let keys = match args.keys.load() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("kerbscope: {e}");
+            return Ok(Outcome::InputError);
+        }
+    };
     let captures = pipeline::capture_paths(&args.captures)?;
     let opts = DissectOptions {
         threads: args.threads.unwrap_or(0),
         keep_plain_http: true,
         progress: true,
+        keys,
     };
     let results = pipeline::dissect_files(&captures, &opts);
     let mut out: Box<dyn Write> = match &args.output {

@@ -58,6 +58,9 @@ pub struct TicketProof {
     /// How many keys of other principals (same type) were tried and failed too.
     #[serde(skip_serializing_if = "is_zero")]
     pub tried_other_principals: usize,
+    /// The first of those, by name (what the keys given hold instead).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tried_other: Vec<KeyRef>,
     /// The service the ticket (or the ticket behind this part) is for: "sname@realm".
     pub service: String,
     pub etype: i32,
@@ -247,17 +250,38 @@ impl<'k> Inspect<'k, '_> {
                 enc.kvno.is_some() && e.kvno.is_some() && e.kvno != enc.kvno,
             )
         });
+        let mut opened: Option<Opened<'k>> = None;
         for e in candidates {
-            if let Some(plain) = e.key.decrypt(usage, enc.cipher).filter(|p| accept(p)) {
-                return Some(Opened { entry: e, plain });
+            let own = same_principal(&e.principal, principal);
+            // Once open, the part's own principal's remaining keys are still tried, and so are
+            // the keys of the other sources (keytabs) than the one that opened it, so a proof
+            // also names the keys given that would NOT open it: the stale or mismatched keytab
+            // beside the right one, or the service keytab that holds other principals only.
+            if let Some(o) = &opened
+                && !own
+                && o.entry.source == e.source
+            {
+                continue;
             }
-            if same_principal(&e.principal, principal) {
+            if let Some(plain) = e.key.decrypt(usage, enc.cipher).filter(|p| accept(p)) {
+                if opened.is_none() {
+                    opened = Some(Opened { entry: e, plain });
+                }
+                continue;
+            }
+            if own {
                 if proof.tried.len() < MAX_TRIED_LISTED {
                     proof.tried.push(e.key_ref());
                 }
             } else {
+                if proof.tried_other.len() < MAX_TRIED_LISTED {
+                    proof.tried_other.push(e.key_ref());
+                }
                 proof.tried_other_principals += 1;
             }
+        }
+        if opened.is_some() {
+            return opened;
         }
         let own = proof.tried.len();
         let others = proof.tried_other_principals;

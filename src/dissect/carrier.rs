@@ -15,6 +15,10 @@ use super::DissectStats;
 pub(super) const MAX_KEEP: usize = 256 << 10;
 /// After lost framing, bytes kept while no message start is found (one may straddle segments).
 const RESYNC_TAIL: usize = 16;
+/// Bytes searched in vain for a message start before the direction is given up as not this
+/// carrier at all (bulk data on its port): every real message carries its magic, so a real
+/// stream resynchronises within one message.
+const RESYNC_GIVE_UP: u64 = 1 << 20;
 
 /// What the carrier says about the bytes at the front of a direction.
 pub(super) enum Next {
@@ -35,6 +39,8 @@ pub(super) struct Framer {
     skip_left: [u64; 2],
     /// Framing was lost: look for the next message start.
     resync: [bool; 2],
+    /// Bytes searched since framing was lost.
+    searched: [u64; 2],
 }
 
 impl Framer {
@@ -65,8 +71,11 @@ impl Framer {
         find: impl Fn(&[u8]) -> Option<usize>,
         mut on_msg: impl FnMut(&HalfStream, usize, &mut DissectStats),
     ) {
-        let (Some(skip_left), Some(resync)) = (self.skip_left.get_mut(d), self.resync.get_mut(d))
-        else {
+        let (Some(skip_left), Some(resync), Some(searched)) = (
+            self.skip_left.get_mut(d),
+            self.resync.get_mut(d),
+            self.searched.get_mut(d),
+        ) else {
             return;
         };
         loop {
@@ -75,9 +84,8 @@ impl Framer {
                 return;
             }
             if *skip_left > 0 {
-                let take = (*skip_left).min(data.len() as u64);
-                *skip_left -= take;
-                half.consume(take as usize);
+                // The stream drops the rest of the message as it arrives, without copying it.
+                half.skip(std::mem::take(skip_left));
                 continue;
             }
             if *resync {
@@ -85,11 +93,19 @@ impl Framer {
                     Some(off) => {
                         stats.carrier_resyncs += 1;
                         *resync = false;
+                        *searched = 0;
                         half.consume(off);
                         continue;
                     }
                     None => {
-                        half.consume(data.len().saturating_sub(RESYNC_TAIL));
+                        let dropped = data.len().saturating_sub(RESYNC_TAIL);
+                        *searched += dropped as u64;
+                        if *searched > RESYNC_GIVE_UP {
+                            // Not this carrier: stop copying the direction's bytes at all.
+                            stats.carrier_abandoned += 1;
+                            half.set_discard(true);
+                        }
+                        half.consume(dropped);
                         return;
                     }
                 }
@@ -119,15 +135,20 @@ impl Framer {
     }
 }
 
-/// Fill the token fields of `ev` from the carrier's token bytes.
-pub(super) fn set_token(ev: &mut GssEvent, bytes: &[u8], stats: &mut DissectStats) {
+/// Fill the token fields of `ev` from the carrier's token bytes; with `keep_krb` (a run with
+/// keys) also keep the Kerberos message inside for the proof pass.
+pub(super) fn set_token(ev: &mut GssEvent, bytes: &[u8], keep_krb: bool, stats: &mut DissectStats) {
     if bytes.is_empty() {
         return;
+    }
+    if keep_krb {
+        ev.raw = super::keys::raw_krb_in_token(bytes);
     }
     let decoded = gss::decode_token(bytes);
     if matches!(decoded, GssToken::Malformed { .. }) {
         stats.tokens_malformed += 1;
     }
+    stats.token_limit(&decoded);
     ev.token_len = Some(bytes.len());
     ev.token = Some(decoded.kind());
     ev.inner_token = decoded.inner_kind();
@@ -135,7 +156,7 @@ pub(super) fn set_token(ev: &mut GssEvent, bytes: &[u8], stats: &mut DissectStat
 }
 
 /// Events for the GSS-TSIG TKEY records of one DNS message (RFC 3645 §3.1).
-pub(super) fn tkey_bodies(msg: &[u8], stats: &mut DissectStats) -> Vec<EventBody> {
+pub(super) fn tkey_bodies(msg: &[u8], keep_krb: bool, stats: &mut DissectStats) -> Vec<EventBody> {
     let (response, found) = tkey::find(msg);
     found
         .iter()
@@ -158,7 +179,7 @@ pub(super) fn tkey_bodies(msg: &[u8], stats: &mut DissectStats) -> Vec<EventBody
                     name: Some(tkey::error_name(t.error).to_string()),
                 });
             }
-            set_token(&mut ev, t.key, stats);
+            set_token(&mut ev, t.key, keep_krb, stats);
             ev.into_body()
         })
         .collect()

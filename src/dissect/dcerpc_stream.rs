@@ -65,7 +65,7 @@ impl DcerpcConn {
                 match dcerpc::decode(bytes) {
                     Ok(pdu) => {
                         stats.dcerpc_binding_pdus += 1;
-                        if let Some(ev) = event_for(&pdu, auth_type, stats) {
+                        if let Some(ev) = event_for(&pdu, auth_type, emit.keep_krb, stats) {
                             out.push(emit.event(half, len, ev.into_body()));
                         }
                     }
@@ -78,6 +78,7 @@ impl DcerpcConn {
 fn event_for(
     pdu: &Pdu<'_>,
     conn_auth: &mut Option<AuthType>,
+    keep_krb: bool,
     stats: &mut DissectStats,
 ) -> Option<GssEvent> {
     let verifier = pdu
@@ -99,7 +100,7 @@ fn event_for(
     };
     ev.outcome = outcome(pdu);
     if let Some(a) = verifier.filter(|a| a.auth_type.is_gss()) {
-        set_token(&mut ev, a.value, stats);
+        set_token(&mut ev, a.value, keep_krb, stats);
     }
     Some(ev)
 }

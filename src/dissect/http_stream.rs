@@ -146,9 +146,19 @@ impl HttpConn {
                 }
             }
             let parsed = match http::parse_head(data) {
-                Ok((head, len)) => Ok(self.on_head(emit, half, &head, len, stats, out)),
+                Ok((head, len)) => {
+                    if head.anomalies.contains(&"too_many_headers") {
+                        stats.http_header_limit_hits += 1;
+                    }
+                    Ok(self.on_head(emit, half, &head, len, stats, out))
+                }
                 Err(HeadError::NeedMore) => return,
-                Err(_) => Err(()),
+                Err(e) => {
+                    if e == HeadError::TooLarge {
+                        stats.http_head_size_limit_hits += 1;
+                    }
+                    Err(())
+                }
             };
             match parsed {
                 Ok(len) => half.consume(len),
@@ -230,7 +240,7 @@ impl HttpConn {
             };
             any_auth = true;
             stats.http_auth_headers += 1;
-            let ev = auth_event(&base, canonical, value, stats);
+            let ev = auth_event(&base, canonical, value, emit.keep_krb, stats);
             events.push(emit.event(half, len, EventBody::Http(Box::new(ev))));
         }
         if !any_auth {
@@ -270,7 +280,13 @@ fn display_header(lower: &str) -> &'static str {
     }
 }
 
-fn auth_event(base: &HttpEvent, header: &str, value: &str, stats: &mut DissectStats) -> HttpEvent {
+fn auth_event(
+    base: &HttpEvent,
+    header: &str,
+    value: &str,
+    keep_krb: bool,
+    stats: &mut DissectStats,
+) -> HttpEvent {
     let mut ev = base.clone();
     ev.header = Some(display_header(header).to_string());
     let challenges = http::parse_auth(value);
@@ -279,6 +295,9 @@ fn auth_event(base: &HttpEvent, header: &str, value: &str, stats: &mut DissectSt
         .position(|c| c.token.is_some())
         .unwrap_or(0);
     for (i, ch) in challenges.iter().enumerate() {
+        if ch.token_over_limit {
+            stats.token_size_limit_hits += 1;
+        }
         if i != primary {
             ev.also_offered.push(truncate(&ch.scheme, 64));
             continue;
@@ -293,10 +312,14 @@ fn auth_event(base: &HttpEvent, header: &str, value: &str, stats: &mut DissectSt
                 ev.token = Some("credssp-tls");
                 ev.credssp = Some(credssp::decode(token));
             } else {
+                if keep_krb {
+                    ev.raw = super::keys::raw_krb_in_token(token);
+                }
                 let decoded = gss::decode_token(token);
                 if matches!(decoded, gss::GssToken::Malformed { .. }) {
                     stats.tokens_malformed += 1;
                 }
+                stats.token_limit(&decoded);
                 ev.token = Some(decoded.kind());
                 ev.inner_token = decoded.inner_kind();
                 ev.gss = Some(decoded);

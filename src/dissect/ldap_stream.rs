@@ -99,7 +99,7 @@ impl LdapConn {
                 match ldap::decode(bytes) {
                     Ok(msg) => {
                         stats.ldap_binds += 1;
-                        if let Some(ev) = event_for(&msg, pending, stats) {
+                        if let Some(ev) = event_for(&msg, pending, emit.keep_krb, stats) {
                             out.push(emit.event(half, len, ev.into_body()));
                         }
                     }
@@ -112,6 +112,7 @@ impl LdapConn {
 fn event_for(
     msg: &LdapMessage<'_>,
     pending: &mut Vec<PendingBind>,
+    keep_krb: bool,
     stats: &mut DissectStats,
 ) -> Option<GssEvent> {
     let mut details = LdapDetails {
@@ -152,7 +153,7 @@ fn event_for(
             ev.operation = "bind-request";
             ev.ntlm_carrier = ntlm;
             if let Some(token) = req.auth.token() {
-                set_token(&mut ev, token, stats);
+                set_token(&mut ev, token, keep_krb, stats);
             }
         }
         Op::BindResponse(resp) => {
@@ -181,7 +182,7 @@ fn event_for(
                 name: Some(resp.result.name().to_string()),
             });
             if let Some(token) = resp.token() {
-                set_token(&mut ev, token, stats);
+                set_token(&mut ev, token, keep_krb, stats);
             }
         }
         Op::Other(_) => return None,

@@ -10,6 +10,7 @@ mod carrier;
 mod carrier_tests;
 mod dcerpc_stream;
 mod http_stream;
+mod keys;
 mod ldap_stream;
 mod smb_stream;
 mod tcp_app;
@@ -18,6 +19,8 @@ mod udp;
 use std::collections::HashMap;
 
 use serde::Serialize;
+
+pub use keys::prove;
 
 use crate::capture::Frame;
 use crate::event::Event;
@@ -58,9 +61,35 @@ pub struct DissectStats {
     pub carrier_malformed: u64,
     pub carrier_resyncs: u64,
     pub carrier_oversize: u64,
+    /// Directions given up after a long fruitless resync (not the carrier its port suggests).
+    pub carrier_abandoned: u64,
     pub tcp_connections_smb: u64,
     pub tcp_connections_dcerpc: u64,
     pub tcp_connections_ldap: u64,
+    /// Resource limits of the pure decoders (issue 8), each counted where it cut something:
+    /// DNS names cut at `dns::MAX_POINTER_HOPS` compression pointers;
+    pub dns_pointer_limit_hits: u64,
+    /// GSS tokens nested past `der::MAX_DEPTH`;
+    pub asn1_depth_limit_hits: u64,
+    /// ASN.1 lengths past the remaining bytes of a complete datagram, record or token;
+    pub asn1_length_overruns: u64,
+    /// HTTP heads with more than `http::MAX_HEADERS` fields, or over `http::MAX_HEAD_LEN`;
+    pub http_header_limit_hits: u64,
+    pub http_head_size_limit_hits: u64,
+    /// HTTP auth tokens over `http::MAX_TOKEN_DECODED`, refused before decoding.
+    pub token_size_limit_hits: u64,
+}
+
+impl DissectStats {
+    /// Count the decoder limit, if any, that stopped a GSS token.
+    fn token_limit(&mut self, token: &crate::proto::gss::GssToken) {
+        use crate::proto::gss::LimitHit;
+        match token.limit_hit() {
+            Some(LimitHit::TooDeep) => self.asn1_depth_limit_hits += 1,
+            Some(LimitHit::LengthBeyondInput) => self.asn1_length_overruns += 1,
+            None => {}
+        }
+    }
 }
 
 /// Everything the dissector counted, for `stats` in reports.
@@ -79,6 +108,8 @@ pub struct Dissector {
     tcp: TcpTable,
     apps: HashMap<ConnId, AppStream>,
     stats: DissectStats,
+    /// A run with keys: Kerberos messages keep their bytes until `prove` has read them.
+    keep_krb: bool,
 }
 
 impl Dissector {
@@ -94,7 +125,15 @@ impl Dissector {
             tcp: TcpTable::new(tcp),
             apps: HashMap::new(),
             stats: DissectStats::default(),
+            keep_krb: false,
         }
+    }
+
+    /// Keep the bytes of every Kerberos message (on port 88 or inside a GSS token) on its
+    /// event, for `prove` to open with the run's keys. Off by default: without keys nothing is
+    /// copied.
+    pub fn keep_kerberos_bytes(&mut self, on: bool) {
+        self.keep_krb = on;
     }
 
     /// Decode one frame; events it completes are appended to `out` in decoding order.
@@ -104,7 +143,15 @@ impl Dissector {
         };
         match &pkt.transport {
             Transport::Udp { payload } => {
-                udp::datagram(self.capture, frame, &pkt, payload, &mut self.stats, out);
+                udp::datagram(
+                    self.capture,
+                    frame,
+                    &pkt,
+                    payload,
+                    self.keep_krb,
+                    &mut self.stats,
+                    out,
+                );
             }
             Transport::Tcp(seg) => {
                 let Some((conn, dir)) = self.tcp.segment(&pkt, seg, frame.number, frame.ts) else {
@@ -116,7 +163,7 @@ impl Dissector {
                 let app = self
                     .apps
                     .entry(conn)
-                    .or_insert_with(|| AppStream::new(&endpoints, &mut self.stats));
+                    .or_insert_with(|| AppStream::new(&endpoints, self.keep_krb, &mut self.stats));
                 // This segment's ACK can turn a hole in the other direction into a gap and
                 // release bytes held there, so both directions are read, this one first.
                 for d in [dir, dir.opposite()] {

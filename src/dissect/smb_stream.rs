@@ -93,7 +93,7 @@ impl SmbConn {
                     Ok(m) => {
                         stats.smb_auth_messages += 1;
                         for auth in &m.auth {
-                            if let Some(ev) = event_for(auth, stats) {
+                            if let Some(ev) = event_for(auth, emit.keep_krb, stats) {
                                 out.push(emit.event(half, len, ev.into_body()));
                             }
                         }
@@ -104,7 +104,7 @@ impl SmbConn {
     }
 }
 
-fn event_for(auth: &SmbAuth<'_>, stats: &mut DissectStats) -> Option<GssEvent> {
+fn event_for(auth: &SmbAuth<'_>, keep_krb: bool, stats: &mut DissectStats) -> Option<GssEvent> {
     let negotiate = auth.command == AuthCommand::Negotiate;
     // A NEGOTIATE matters only for the mechanisms its response offers.
     if negotiate && auth.blob.is_empty() {
@@ -133,6 +133,6 @@ fn event_for(auth: &SmbAuth<'_>, stats: &mut DissectStats) -> Option<GssEvent> {
             name: auth.status.name().map(str::to_string),
         });
     }
-    set_token(&mut ev, auth.blob, stats);
+    set_token(&mut ev, auth.blob, keep_krb, stats);
     Some(ev)
 }

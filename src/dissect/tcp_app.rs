@@ -41,6 +41,8 @@ pub(super) struct AppStream {
     kind: AppKind,
     /// After malformed framing in a direction, skip its bytes until the next gap lets us resync.
     skip: [bool; 2],
+    /// See `Emitter::keep_krb`.
+    keep_krb: bool,
 }
 
 pub(super) fn dir_index(dir: Direction) -> usize {
@@ -77,6 +79,8 @@ pub(super) struct Emitter<'a> {
     pub conn: ConnId,
     pub dir: Direction,
     pub endpoints: &'a Endpoints,
+    /// The run has keys: Kerberos messages keep their bytes for the proof pass.
+    pub keep_krb: bool,
 }
 
 impl Emitter<'_> {
@@ -97,7 +101,7 @@ impl Emitter<'_> {
 }
 
 impl AppStream {
-    pub fn new(ep: &Endpoints, stats: &mut DissectStats) -> Self {
+    pub fn new(ep: &Endpoints, keep_krb: bool, stats: &mut DissectStats) -> Self {
         let kind = if ep.server.port() == KERBEROS_PORT || ep.client.port() == KERBEROS_PORT {
             stats.tcp_connections_kerberos += 1;
             AppKind::Kerberos
@@ -112,6 +116,7 @@ impl AppStream {
         AppStream {
             kind,
             skip: [false; 2],
+            keep_krb,
         }
     }
 
@@ -131,6 +136,7 @@ impl AppStream {
             conn,
             dir,
             endpoints,
+            keep_krb: self.keep_krb,
         };
         let d = dir_index(dir);
         if let Some(lost) = half.take_gap() {
@@ -291,7 +297,7 @@ fn records(
         }
         let framed = match kind {
             RecordKind::Kerberos => match kerberos::tcp_record(data) {
-                Ok((msg, used)) => Ok((kerberos_body(msg, "tcp", stats), used)),
+                Ok((msg, used)) => Ok((kerberos_body(msg, "tcp", emit.keep_krb, stats), used)),
                 Err(kerberos::RecordError::NeedMore { .. }) => return true,
                 Err(kerberos::RecordError::Malformed { .. }) => Err(()),
             },
@@ -300,7 +306,7 @@ fn records(
                     // GSS-TSIG key negotiation rides DNS over TCP (tokens exceed UDP sizes).
                     let bodies = dns_body(msg, "tcp", None, stats)
                         .into_iter()
-                        .chain(tkey_bodies(msg, stats));
+                        .chain(tkey_bodies(msg, emit.keep_krb, stats));
                     for b in bodies {
                         out.push(emit.event(half, used, b));
                     }

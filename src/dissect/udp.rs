@@ -18,11 +18,12 @@ pub(super) fn datagram(
     frame: &Frame<'_>,
     pkt: &L4Packet<'_>,
     payload: &[u8],
+    keep_krb: bool,
     stats: &mut DissectStats,
     out: &mut Vec<Event>,
 ) {
     let body = if pkt.sport == KERBEROS_PORT || pkt.dport == KERBEROS_PORT {
-        kerberos_body(payload, "udp", stats)
+        kerberos_body(payload, "udp", keep_krb, stats)
     } else if pkt.sport == DNS_PORT || pkt.dport == DNS_PORT {
         dns_body(payload, "udp", None, stats)
     } else if pkt.sport == LLMNR_PORT || pkt.dport == LLMNR_PORT {
@@ -48,20 +49,37 @@ pub(super) fn datagram(
     }
 }
 
+/// A Kerberos message event; with `keep_krb` (a run with keys) it keeps the message's bytes
+/// for the proof pass.
 pub(super) fn kerberos_body(
     bytes: &[u8],
     transport: &'static str,
+    keep_krb: bool,
     stats: &mut DissectStats,
 ) -> Option<EventBody> {
     match kerberos::decode(bytes) {
         Ok(message) => {
             stats.kerberos_messages += 1;
-            Some(EventBody::Kerberos(Box::new(KerberosEvent::new(
-                transport, message,
-            ))))
+            let mut ev = KerberosEvent::new(transport, message);
+            if keep_krb {
+                ev.raw = super::keys::raw_krb(bytes);
+            }
+            Some(EventBody::Kerberos(Box::new(ev)))
         }
-        Err(_) => {
+        Err(e) => {
             stats.kerberos_malformed += 1;
+            // A complete datagram or record whose outer or inner length runs past its bytes.
+            let overrun = match e {
+                kerberos::KrbDecodeError::Truncated { .. } => true,
+                kerberos::KrbDecodeError::NeedMore { .. } => matches!(
+                    crate::proto::der::read_tlv(bytes),
+                    Err(crate::proto::der::DerError::LengthBeyondInput { .. })
+                ),
+                _ => false,
+            };
+            if overrun {
+                stats.asn1_length_overruns += 1;
+            }
             None
         }
     }
@@ -76,6 +94,9 @@ pub(super) fn dns_body(
     match dns::decode(bytes) {
         Ok(message) => {
             stats.dns_messages += 1;
+            if message.anomalies.contains(&"name_pointer_limit") {
+                stats.dns_pointer_limit_hits += 1;
+            }
             if message.response {
                 stats.dns_responses += 1;
             }

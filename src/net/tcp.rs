@@ -128,9 +128,10 @@ impl FlowKey {
     }
 }
 
+/// Boxed in the table (see `TcpTable::conns`); its flow key is derived from `client` and
+/// `server` rather than stored.
 #[derive(Debug)]
 struct Conn {
-    key: FlowKey,
     client: (IpAddr, u16),
     server: (IpAddr, u16),
     /// Indexed by `Direction::index`.
@@ -141,6 +142,10 @@ struct Conn {
 }
 
 impl Conn {
+    fn key(&self) -> FlowKey {
+        FlowKey::new(self.client, self.server)
+    }
+
     fn direction_of(&self, src: (IpAddr, u16)) -> Direction {
         if src == self.client {
             Direction::ToServer
@@ -163,14 +168,20 @@ pub struct TcpTable {
     limits: TcpLimits,
     stats: TcpStats,
     flows: FxHashMap<FlowKey, ConnId>,
-    conns: FxHashMap<ConnId, Conn>,
+    /// Boxed: a table of ~450-byte values wastes its empty slots (a quarter to a half of them)
+    /// at that size and, while growing, holds the old and the new table at once. With boxes a
+    /// slot is 16 bytes and only live connections cost their size (the SYN-flood peak).
+    conns: FxHashMap<ConnId, Box<Conn>>,
     /// Ended since the last `take_closed`, in order.
     closed: Vec<ConnId>,
     /// Returned by the last `take_closed`; readable until the next one.
-    retired: FxHashMap<ConnId, Conn>,
+    retired: FxHashMap<ConnId, Box<Conn>>,
     next_id: u64,
     buffered_total: usize,
     last_sweep_secs: Option<i64>,
+    /// Reused by `evict_oldest`: a fresh multi-megabyte list per eviction, interleaved with the
+    /// boxed connections, fragments the heap and makes a flood's peak grow with its length.
+    evict_scratch: Vec<(i64, ConnId)>,
 }
 
 impl TcpTable {
@@ -185,6 +196,7 @@ impl TcpTable {
             next_id: 0,
             buffered_total: 0,
             last_sweep_secs: None,
+            evict_scratch: Vec::new(),
         }
     }
 
@@ -289,8 +301,9 @@ impl TcpTable {
         let ids = std::mem::take(&mut self.closed);
         for id in &ids {
             if let Some(conn) = self.conns.remove(id) {
-                if self.flows.get(&conn.key) == Some(id) {
-                    self.flows.remove(&conn.key);
+                let key = conn.key();
+                if self.flows.get(&key) == Some(id) {
+                    self.flows.remove(&key);
                 }
                 let held: usize = conn.halves.iter().map(|h| h.accounted).sum();
                 self.buffered_total = self.buffered_total.saturating_sub(held);
@@ -335,6 +348,16 @@ impl TcpTable {
         ts: Timestamp,
     ) -> ConnId {
         if self.conns.len() >= self.limits.max_connections {
+            if self.stats.conn_cap_hits == 0 {
+                // From now on connections come and go at the cap. Near that load, the deleted
+                // slots they leave make the tables double later on, at a moment that depends on
+                // the traffic; doubling once here, where the live count is at most half the
+                // slots, lets every later clean-up rehash in place: memory stops growing at the
+                // cap (resource_limits: a million SYNs peak as high as a quarter million).
+                let room = self.limits.max_connections;
+                self.conns.reserve(room);
+                self.flows.reserve(room);
+            }
             self.stats.conn_cap_hits += 1;
             self.evict_oldest();
         }
@@ -353,15 +376,14 @@ impl TcpTable {
         let id = ConnId(self.next_id);
         self.next_id += 1;
         self.stats.streams += 1;
-        let conn = Conn {
-            key,
+        let conn = Box::new(Conn {
             client,
             server,
             halves: Default::default(),
             last_secs: ts.secs,
             last_at: (0, ts),
             ended: false,
-        };
+        });
         self.conns.insert(id, conn);
         self.flows.insert(key, id);
         id
@@ -423,20 +445,18 @@ impl TcpTable {
 
     /// Evicts the least recently active sixteenth of the connections (at least one).
     fn evict_oldest(&mut self) {
-        let mut ages: Vec<(i64, ConnId)> = self
-            .conns
-            .iter()
-            .map(|(id, c)| (c.last_secs, *id))
-            .collect();
+        let mut ages = std::mem::take(&mut self.evict_scratch);
+        ages.clear();
+        ages.extend(self.conns.iter().map(|(id, c)| (c.last_secs, *id)));
         let count = (ages.len() / 16).max(1).min(ages.len());
-        if count == 0 {
-            return;
+        if count > 0 {
+            ages.select_nth_unstable(count - 1);
+            for &(_, id) in ages.iter().take(count) {
+                self.stats.conns_evicted += 1;
+                self.remove_now(id);
+            }
         }
-        ages.select_nth_unstable(count - 1);
-        for &(_, id) in ages.iter().take(count) {
-            self.stats.conns_evicted += 1;
-            self.remove_now(id);
-        }
+        self.evict_scratch = ages;
     }
 
     /// Drops connections idle longer than the timeout; runs once per tenth of the timeout.
@@ -469,8 +489,9 @@ impl TcpTable {
     fn remove_now(&mut self, id: ConnId) {
         self.end_conn(id);
         if let Some(conn) = self.conns.remove(&id) {
-            if self.flows.get(&conn.key) == Some(&id) {
-                self.flows.remove(&conn.key);
+            let key = conn.key();
+            if self.flows.get(&key) == Some(&id) {
+                self.flows.remove(&key);
             }
             let held: usize = conn.halves.iter().map(|h| h.accounted).sum();
             self.buffered_total = self.buffered_total.saturating_sub(held);

@@ -62,6 +62,9 @@ pub struct HalfStream {
     held_bytes: usize,
     /// Keep sequence tracking but drop the bytes (nobody parses this direction).
     discard: bool,
+    /// Bytes the parser skips that have not arrived yet: dropped as they come, never copied
+    /// (`skip`). While non-zero nothing is buffered.
+    skip_pending: u64,
     /// Buffered bytes last added to the table's global total.
     pub(super) accounted: usize,
 }
@@ -90,6 +93,16 @@ impl HalfStream {
         while self.deliveries.front().is_some_and(|d| d.end <= head) {
             self.deliveries.pop_front();
         }
+    }
+
+    /// The parser is done with the next `n` bytes: what is buffered of them is consumed, the rest
+    /// is dropped on arrival without being copied (a multi-megabyte SMB READ, an HTTP body).
+    /// Bytes of it lost to a capture gap are not reported as a gap.
+    pub fn skip(&mut self, n: u64) {
+        let have = self.buf.len().saturating_sub(self.start) as u64;
+        let now = n.min(have);
+        self.consume(now as usize);
+        self.skip_pending = self.skip_pending.saturating_add(n - now);
     }
 
     /// Some(n): n bytes were lost just before `data()`; the parser must resynchronise.
@@ -320,18 +333,31 @@ impl HalfStream {
         self.buf.clear();
         self.start = 0;
         self.deliveries.clear();
-        self.gap = Some(self.gap.unwrap_or(0) + unconsumed + missing);
+        // Lost bytes the parser meant to skip anyway are no loss to it.
+        let mut lost = unconsumed + missing;
+        let absorbed = lost.min(self.skip_pending);
+        self.skip_pending -= absorbed;
+        lost -= absorbed;
+        if lost > 0 {
+            self.gap = Some(self.gap.unwrap_or(0) + lost);
+        }
     }
 
     /// Appends in-order bytes at `next_off`.
     fn deliver(&mut self, bytes: &[u8], (frame, ts): (u64, Timestamp), ctx: &mut Ctx<'_>) {
-        let bytes = match self.fin_off {
+        let mut bytes = match self.fin_off {
             // Nothing after the FIN belongs to the stream.
             Some(fin) => bytes
                 .get(..(fin.saturating_sub(self.next_off) as usize).min(bytes.len()))
                 .unwrap_or(&[]),
             None => bytes,
         };
+        if self.skip_pending > 0 {
+            let dropped = self.skip_pending.min(bytes.len() as u64);
+            self.skip_pending -= dropped;
+            self.next_off += dropped;
+            bytes = bytes.get(dropped as usize..).unwrap_or(&[]);
+        }
         if bytes.is_empty() {
             return;
         }

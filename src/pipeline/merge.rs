@@ -85,9 +85,16 @@ pub(super) fn add_stats(a: &mut AllStats, b: &AllStats) {
             carrier_malformed,
             carrier_resyncs,
             carrier_oversize,
+            carrier_abandoned,
             tcp_connections_smb,
             tcp_connections_dcerpc,
             tcp_connections_ldap,
+            dns_pointer_limit_hits,
+            asn1_depth_limit_hits,
+            asn1_length_overruns,
+            http_header_limit_hits,
+            http_head_size_limit_hits,
+            token_size_limit_hits,
         }
     );
     add_fields!(

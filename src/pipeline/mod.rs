@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::capture::{CaptureReader, OpenError, Timestamp};
+use crate::crypto::Keyring;
 use crate::dissect::AllStats;
 use crate::event::Event;
 
@@ -59,6 +60,9 @@ pub struct DissectOptions {
     pub keep_plain_http: bool,
     /// Draw a progress bar on stderr when it is a terminal.
     pub progress: bool,
+    /// Keys (`--keytab`, `--password`): Kerberos messages are opened after decoding and their
+    /// events carry what the keys prove (`dissect::prove`). `None`: nothing is kept or tried.
+    pub keys: Option<Arc<Keyring>>,
 }
 
 impl Default for DissectOptions {
@@ -67,6 +71,7 @@ impl Default for DissectOptions {
             threads: 0,
             keep_plain_http: true,
             progress: false,
+            keys: None,
         }
     }
 }
@@ -106,9 +111,17 @@ pub fn dissect_file_with(
     let progress = opts
         .progress
         .then(|| Progress::start(std::fs::metadata(path).ok().map(|m| m.len())));
-    let run = shard::run_file(path, index, opts, progress.as_ref());
+    let run = shard::run_file(path, index, opts, progress.as_ref()).map(|r| with_proofs(r, opts));
     if let Some(p) = progress {
         p.finish();
+    }
+    run
+}
+
+/// With keys: open the run's Kerberos messages, in frame order (see `dissect::prove`).
+fn with_proofs(mut run: CaptureRun, opts: &DissectOptions) -> CaptureRun {
+    if let Some(keys) = &opts.keys {
+        crate::dissect::prove(&mut run.events, keys);
     }
     run
 }
@@ -121,7 +134,7 @@ pub fn dissect_reader_with(
     opts: &DissectOptions,
     progress: Option<&Arc<Progress>>,
 ) -> CaptureRun {
-    shard::run(reader, path, index, opts, progress)
+    with_proofs(shard::run(reader, path, index, opts, progress), opts)
 }
 
 /// Decode several captures in one run, in parallel, results in the order of `paths` (capture
@@ -144,7 +157,7 @@ pub fn dissect_files(
             threads: file_threads,
             ..opts.clone()
         };
-        shard::run_file(path, i, &file_opts, progress.as_ref())
+        shard::run_file(path, i, &file_opts, progress.as_ref()).map(|r| with_proofs(r, opts))
     };
     let results = if paths.len() >= threads {
         use rayon::prelude::*;

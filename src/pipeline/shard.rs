@@ -43,7 +43,7 @@ const TCP_CONNECTION_BUDGET: usize = 200_000;
 const DEFRAG_BYTES_BUDGET: usize = 32 << 20;
 const DEFRAG_DATAGRAM_BUDGET: usize = 4096;
 
-/// Where one frame of a batch lies in the batch's byte buffer.
+/// Where one frame of a batch lies: in the batch's byte buffer, or (mapped file) in the map.
 struct Meta {
     number: u64,
     ts: Timestamp,
@@ -51,6 +51,7 @@ struct Meta {
     orig_len: u32,
     start: usize,
     len: usize,
+    in_map: bool,
 }
 
 #[derive(Default)]
@@ -77,13 +78,38 @@ impl Batch {
             orig_len: frame.orig_len,
             start,
             len: frame.data.len(),
+            in_map: false,
+        });
+    }
+
+    /// A frame of a mapped file: only where it lies in the map is queued, not its bytes.
+    fn push_mapped(&mut self, frame: &Frame<'_>, start: usize) {
+        self.frames.push(Meta {
+            number: frame.number,
+            ts: frame.ts,
+            link_type: frame.link_type,
+            orig_len: frame.orig_len,
+            start,
+            len: frame.data.len(),
+            in_map: true,
         });
     }
 
     fn is_full(&self) -> bool {
         self.data.len() >= BATCH_BYTES || self.frames.len() >= BATCH_FRAMES
     }
+}
 
+/// Offset of `data` inside `map`, when it is a slice of it (pointer arithmetic only: the
+/// addresses are compared as integers, never dereferenced).
+#[inline]
+fn offset_in(map: &[u8], data: &[u8]) -> Option<usize> {
+    let base = map.as_ptr() as usize;
+    let at = (data.as_ptr() as usize).checked_sub(base)?;
+    (at.checked_add(data.len())? <= map.len()).then_some(at)
+}
+
+impl Batch {
     fn recycle(mut self) -> Batch {
         self.data.clear();
         self.frames.clear();
@@ -123,10 +149,13 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    pub(super) fn new(capture: usize, workers: usize, keep_plain_http: bool) -> Worker {
+    pub(super) fn new(capture: usize, workers: usize, opts: &DissectOptions) -> Worker {
         let (net, tcp) = limits(workers);
+        let keep_plain_http = opts.keep_plain_http;
+        let mut dissector = Dissector::with_limits(capture, net, tcp);
+        dissector.keep_kerberos_bytes(opts.keys.is_some());
         Worker {
-            dissector: Dissector::with_limits(capture, net, tcp),
+            dissector,
             filter: HttpFilter::new(keep_plain_http),
             scratch: Vec::new(),
             events: Vec::new(),
@@ -219,7 +248,12 @@ pub(super) fn run_file(
 ) -> Result<CaptureRun, OpenError> {
     let reader = CaptureReader::open(path)?;
     let workers = opts.resolved_threads().max(1);
+    // TEMPORARY (benchmark switch): KERBSCOPE_HANDOFF=1 hands a mapped file's frames out by
+    // offset from one walk instead of every worker walking it.
+    let handoff = reader.mapped().is_some()
+        && std::env::var_os("KERBSCOPE_HANDOFF").is_some_and(|v| v == "1");
     let walkable = workers > 1
+        && !handoff
         && !reader.is_gzip()
         && matches!(
             reader.format(),
@@ -229,8 +263,15 @@ pub(super) fn run_file(
                 | CaptureFormat::Pcapng
         );
     if walkable {
-        let others: Result<Vec<CaptureReader>, _> =
-            (1..workers).map(|_| CaptureReader::open(path)).collect();
+        // A mapped file is walked by every worker through the one map (no copy, page faults
+        // paid once); otherwise each worker opens and reads the file itself.
+        let map = reader.mapped();
+        let others: Result<Vec<CaptureReader>, _> = (1..workers)
+            .map(|_| match &map {
+                Some(m) => CaptureReader::from_shared_map(Arc::clone(m)),
+                None => CaptureReader::open(path),
+            })
+            .collect();
         if let Ok(others) = others {
             let mut reader = reader;
             let mut feed = ProgressFeed::new(progress);
@@ -297,9 +338,8 @@ fn parallel_walk(
     opts: &DissectOptions,
     feed: &mut ProgressFeed<'_>,
 ) -> (Vec<Output>, Totals) {
-    let keep_plain_http = opts.keep_plain_http;
     let mut totals = Totals::default();
-    let mut own = Worker::new(index, workers, keep_plain_http);
+    let mut own = Worker::new(index, workers, opts);
     let outputs = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(workers - 1);
         // Shards whose thread could not be started are decoded here instead.
@@ -309,7 +349,7 @@ fn parallel_walk(
             let spawned = std::thread::Builder::new()
                 .name(format!("kerbscope-shard{shard}"))
                 .spawn_scoped(s, move || {
-                    let mut worker = Worker::new(index, workers, keep_plain_http);
+                    let mut worker = Worker::new(index, workers, opts);
                     while let Ok(Some(frame)) = r.next_frame() {
                         if even_shard(&frame, workers) == shard {
                             worker.frame(&frame);
@@ -384,7 +424,7 @@ fn inline(
     opts: &DissectOptions,
     feed: &mut ProgressFeed<'_>,
 ) -> (Vec<Output>, Totals) {
-    let mut worker = Worker::new(index, 1, opts.keep_plain_http);
+    let mut worker = Worker::new(index, 1, opts);
     let mut totals = Totals::default();
     loop {
         match reader.next_frame() {
@@ -412,11 +452,18 @@ fn sharded(
     opts: &DissectOptions,
     feed: &mut ProgressFeed<'_>,
 ) -> (Vec<Output>, Totals) {
-    let keep_plain_http = opts.keep_plain_http;
     let mut totals = Totals::default();
-    let split = Split::new(workers);
+    let map = reader.mapped();
+    let split = Split::new(
+        workers,
+        if map.is_some() {
+            READ_COST_MAPPED
+        } else {
+            READ_COST
+        },
+    );
     // Shard 0 is decoded by this thread, between reads, without a copy.
-    let mut own = Worker::new(index, workers, keep_plain_http);
+    let mut own = Worker::new(index, workers, opts);
     let helpers = workers - 1;
     let mut outputs = std::thread::scope(|s| {
         let mut lanes = Vec::with_capacity(helpers);
@@ -424,10 +471,12 @@ fn sharded(
         for i in 0..helpers {
             let (tx, rx) = channel::<Batch>();
             let (back_tx, back_rx) = channel::<Batch>();
+            let helper_map = map.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("kerbscope-shard{}", i + 1))
                 .spawn_scoped(s, move || {
-                    helper(rx, back_tx, Worker::new(index, workers, keep_plain_http))
+                    let worker = Worker::new(index, workers, opts);
+                    helper(rx, back_tx, worker, helper_map.as_deref().map(|m| &m[..]))
                 });
             let Ok(handle) = spawned else {
                 // No thread to be had: the flows of the missing helpers are decoded by this
@@ -467,7 +516,10 @@ fn sharded(
                 own.frame(&frame);
                 continue;
             };
-            lane.current.push(&frame);
+            match map.as_deref().and_then(|m| offset_in(m, frame.data)) {
+                Some(start) => lane.current.push_mapped(&frame, start),
+                None => lane.current.push(&frame),
+            }
             if lane.current.is_full() {
                 // A send fails only if that worker died; stop reading, keep what was decoded.
                 alive = lane.send();
@@ -503,10 +555,19 @@ fn sharded(
 }
 
 /// A helper thread: decodes the batches it is sent, in order, and returns the buffers.
-fn helper(rx: Receiver<Batch>, back: Sender<Batch>, mut worker: Worker) -> Output {
+fn helper(
+    rx: Receiver<Batch>,
+    back: Sender<Batch>,
+    mut worker: Worker,
+    map: Option<&[u8]>,
+) -> Output {
     for batch in rx {
         for m in &batch.frames {
-            let Some(data) = batch.data.get(m.start..m.start.saturating_add(m.len)) else {
+            let source = match (m.in_map, map) {
+                (true, Some(map)) => map,
+                _ => &batch.data[..],
+            };
+            let Some(data) = source.get(m.start..m.start.saturating_add(m.len)) else {
                 continue;
             };
             worker.frame(&Frame {
@@ -566,11 +627,13 @@ struct Split {
 /// with `perf` on the generated corpus, background traffic being cheap to decode): the reader
 /// keeps no flows of its own from 2 threads up.
 const READ_COST: f64 = 1.5;
+/// The same for a memory-mapped file, where a frame is walked and queued by offset only.
+const READ_COST_MAPPED: f64 = 0.3;
 
 impl Split {
-    fn new(workers: usize) -> Split {
+    fn new(workers: usize, read_cost: f64) -> Split {
         let helpers = workers.saturating_sub(1).max(1) as f64;
-        let share = ((1.0 - READ_COST * helpers) / (helpers + 1.0)).clamp(0.0, 1.0);
+        let share = ((1.0 - read_cost * helpers) / (helpers + 1.0)).clamp(0.0, 1.0);
         Split {
             workers,
             own_below: (share * u64::MAX as f64) as u64,

@@ -115,6 +115,7 @@ fn analysis_mode_keeps_every_authentication_event() {
         threads: 2,
         keep_plain_http: false,
         progress: false,
+        keys: None,
     };
     let analysis = dissect_file_with(&path, 0, &opts).unwrap();
     let auth = |run: &CaptureRun| {

@@ -11,6 +11,7 @@
 use std::fmt;
 
 /// Nesting limit for recursive walkers built on this module (SPNEGO inside GSS inside HTTP).
+/// A walker one level deeper reports [`DerError::TooDeep`] (see [`enter`]) and stops.
 pub const MAX_DEPTH: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,9 +45,16 @@ impl Tlv<'_> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DerError {
-    /// The header or value runs past the end of the input: `needed` more bytes would complete it
-    /// (for a stream: wait; for a finished datagram or file: truncated).
+    /// The identifier or length octets run past the end of the input: `needed` more bytes would
+    /// complete the header (for a stream: wait; for a finished datagram or file: truncated).
     Incomplete { needed: usize },
+    /// The header is complete but its length claims `needed` more bytes than the input holds.
+    /// `offset` is where the length octets start. For a stream: wait (the caller's own cap on
+    /// buffered bytes applies); for a complete datagram or token: a length past the remaining
+    /// bytes. Never allocated for: the length is only compared with what is there.
+    LengthBeyondInput { offset: usize, needed: usize },
+    /// A recursive walker went deeper than [`MAX_DEPTH`] at `offset`.
+    TooDeep { offset: usize },
     /// The bytes cannot be DER/BER at `offset` (relative to the slice given to the reader).
     Malformed { offset: usize, what: &'static str },
 }
@@ -55,6 +63,16 @@ impl fmt::Display for DerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DerError::Incomplete { needed } => write!(f, "truncated: {needed} more bytes needed"),
+            DerError::LengthBeyondInput { offset, needed } => write!(
+                f,
+                "length at offset {offset} runs {needed} bytes past the input"
+            ),
+            DerError::TooDeep { offset } => {
+                write!(
+                    f,
+                    "nested deeper than {MAX_DEPTH} levels at offset {offset}"
+                )
+            }
             DerError::Malformed { offset, what } => {
                 write!(f, "malformed at offset {offset}: {what}")
             }
@@ -63,6 +81,29 @@ impl fmt::Display for DerError {
 }
 
 impl std::error::Error for DerError {}
+
+impl DerError {
+    /// More bytes would help: the header is cut ([`DerError::Incomplete`]) or the value is
+    /// ([`DerError::LengthBeyondInput`]). Stream readers wait for this many bytes.
+    pub fn needed(&self) -> Option<usize> {
+        match self {
+            DerError::Incomplete { needed } | DerError::LengthBeyondInput { needed, .. } => {
+                Some(*needed)
+            }
+            DerError::Malformed { .. } | DerError::TooDeep { .. } => None,
+        }
+    }
+}
+
+/// Guard for a recursive walker about to descend to `depth` (the outermost value is depth 0)
+/// at `offset`: past [`MAX_DEPTH`] it must stop with [`DerError::TooDeep`].
+pub fn enter(depth: usize, offset: usize) -> Result<(), DerError> {
+    if depth > MAX_DEPTH {
+        Err(DerError::TooDeep { offset })
+    } else {
+        Ok(())
+    }
+}
 
 /// Read one TLV from the front of `input`; returns it and the bytes after it.
 pub fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
@@ -95,6 +136,7 @@ pub fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
             }
         }
     }
+    let length_at = pos;
     let first = *input.get(pos).ok_or(DerError::Incomplete { needed: 1 })?;
     pos += 1;
     let len: usize = if first & 0x80 == 0 {
@@ -128,7 +170,8 @@ pub fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
         what: "length overflows",
     })?;
     if end > input.len() {
-        return Err(DerError::Incomplete {
+        return Err(DerError::LengthBeyondInput {
+            offset: length_at,
             needed: end - input.len(),
         });
     }
@@ -236,18 +279,54 @@ mod tests {
     }
 
     #[test]
-    fn length_beyond_input_is_incomplete_not_alloc() {
+    fn length_beyond_input_is_reported_not_allocated() {
         assert_eq!(
             read_tlv(&[0x04, 0x84, 0xff, 0xff, 0xff, 0xff]),
-            Err(DerError::Incomplete {
+            Err(DerError::LengthBeyondInput {
+                offset: 1,
                 needed: 0xffff_ffff
             })
         );
+        // A 0x7fffffff length on a 40-byte input: reported at its length octets, from the
+        // lengths alone (nothing is sized by the claim).
+        let mut forty = vec![0x30, 0x84, 0x7f, 0xff, 0xff, 0xff];
+        forty.resize(40, 0);
+        assert_eq!(
+            read_tlv(&forty),
+            Err(DerError::LengthBeyondInput {
+                offset: 1,
+                needed: 0x7fff_ffff + 6 - 40
+            })
+        );
+        // Long-form tag: the length octets start after the three identifier octets.
+        assert_eq!(
+            read_tlv(&[0x7f, 0x81, 0x01, 0x05, 0x00]),
+            Err(DerError::LengthBeyondInput {
+                offset: 3,
+                needed: 4
+            })
+        );
+        assert_eq!(
+            read_tlv(&[0x04, 0x84, 0xff]).map_err(|e| e.needed()),
+            Err(Some(3))
+        );
+        // A cut header is not a length overrun.
+        assert_eq!(read_tlv(&[0x04]), Err(DerError::Incomplete { needed: 1 }));
         assert_eq!(read_tlv(&[]), Err(DerError::Incomplete { needed: 2 }));
         assert!(matches!(
             read_tlv(&[0x30, 0x80, 0, 0]),
             Err(DerError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn depth_guard() {
+        assert_eq!(enter(MAX_DEPTH, 7), Ok(()));
+        assert_eq!(
+            enter(MAX_DEPTH + 1, 7),
+            Err(DerError::TooDeep { offset: 7 })
+        );
+        assert_eq!(DerError::TooDeep { offset: 7 }.needed(), None);
     }
 
     #[test]

@@ -223,9 +223,19 @@ fn detail_pairs(d: &crate::analyze::finding::Details) -> Vec<(&'static str, Stri
             ticket_kvno,
             transport,
             likely_causes,
+            ticket_decrypted_by,
+            keys_that_failed,
+            key_proof: _,
         } => {
+            // The key proof itself is part of the explanation.
             let mut v = vec![
-                ("error", format!("{code} {code_name}")),
+                (
+                    "error",
+                    match code {
+                        Some(c) => format!("{c} {code_name}"),
+                        None => code_name.clone(),
+                    },
+                ),
                 ("transport", transport.clone()),
             ];
             if let Some(e) = ticket_etype {
@@ -237,6 +247,13 @@ fn detail_pairs(d: &crate::analyze::finding::Details) -> Vec<(&'static str, Stri
             if let Some(k) = ticket_kvno {
                 v.push(("ticket kvno", k.to_string()));
             }
+            if let Some(k) = ticket_decrypted_by {
+                v.push(("decrypted by", key_label(k)));
+            }
+            if !keys_that_failed.is_empty() {
+                let names: Vec<String> = keys_that_failed.iter().map(key_label).collect();
+                v.push(("failed keys", names.join("; ")));
+            }
             for (i, c) in likely_causes.iter().enumerate() {
                 v.push((if i == 0 { "likely cause" } else { "or" }, c.clone()));
             }
@@ -246,16 +263,43 @@ fn detail_pairs(d: &crate::analyze::finding::Details) -> Vec<(&'static str, Stri
             first_hop,
             second_hop,
             mechanism,
-        } => vec![
-            ("first hop", first_hop.clone()),
-            ("second hop", opt(second_hop)),
-            ("mechanism", (*mechanism).to_string()),
-        ],
+            delegation_proof,
+        } => {
+            let mut v = vec![
+                ("first hop", first_hop.clone()),
+                ("second hop", opt(second_hop)),
+                ("mechanism", (*mechanism).to_string()),
+            ];
+            if let Some(p) = delegation_proof {
+                if let Some(k) = &p.ticket_decrypted_by {
+                    v.push(("decrypted by", key_label(k)));
+                }
+                if !p.ticket_flags.is_empty() {
+                    v.push(("ticket flags", p.ticket_flags.join(", ")));
+                }
+                if let Some(d) = p.deleg_requested {
+                    v.push(("deleg requested", d.to_string()));
+                }
+                if let Some(d) = p.delegated_tgt {
+                    v.push(("forwarded TGT", d.to_string()));
+                }
+                if let (Some(u), Some(g)) = (&p.pac_user, p.pac_groups) {
+                    v.push(("PAC", format!("{u}, {g} group(s)")));
+                }
+            }
+            v
+        }
         Details::KdcError { code, name } => vec![("error", format!("{code} {name}"))],
         Details::NtlmFallback { server_name } => vec![("server name", server_name.clone())],
         Details::WeakEncryption { etype } => vec![("etype", etype.clone())],
         Details::None {} => Vec::new(),
     }
+}
+
+/// A key by name: "HTTP/web1.lab.test@LAB.TEST kvno 2 aes256-cts-hmac-sha1-96 (web1.keytab)".
+fn key_label(k: &crate::crypto::KeyRef) -> String {
+    let kvno = k.kvno.map(|v| format!(" kvno {v}")).unwrap_or_default();
+    format!("{}{kvno} {} ({})", k.principal, k.etype_name, k.source)
 }
 
 #[cfg(test)]

@@ -277,6 +277,15 @@ pub fn redact(report: &mut Report) {
             Details::NtlmFallback { server_name } => names.add(Class::Host, server_name),
             _ => {}
         }
+        // Keys named by `--keytab` proofs: their principals are hosts (SPNs) or users.
+        for k in key_refs(&f.details) {
+            let class = if k.principal.contains('/') {
+                Class::Host
+            } else {
+                Class::User
+            };
+            names.add_principal(&k.principal, class);
+        }
         if let Some(s) = f.server.as_ref().filter(|s| super::server_ip(s).is_none()) {
             names.add(
                 Class::Host,
@@ -291,6 +300,16 @@ pub fn redact(report: &mut Report) {
                 names.harvest(&e.what, realms_only);
             }
             names.harvest(&f.explanation, realms_only);
+            match &f.details {
+                Details::KrbApErrModified {
+                    key_proof: Some(p), ..
+                } => names.harvest(p, realms_only),
+                Details::MissingDelegation {
+                    delegation_proof: Some(p),
+                    ..
+                } => names.harvest(&p.summary, realms_only),
+                _ => {}
+            }
             for r in &f.remediation {
                 names.harvest(r, realms_only);
             }
@@ -331,20 +350,62 @@ pub fn redact(report: &mut Report) {
                 r(requested_spn);
                 r(expected_spn);
             }
-            Details::KrbApErrModified { likely_causes, .. } => likely_causes.iter_mut().for_each(r),
+            Details::KrbApErrModified {
+                likely_causes,
+                ticket_decrypted_by,
+                keys_that_failed,
+                key_proof,
+                ..
+            } => {
+                likely_causes.iter_mut().for_each(r);
+                key_proof.iter_mut().for_each(r);
+                for k in ticket_decrypted_by
+                    .iter_mut()
+                    .chain(keys_that_failed.iter_mut())
+                {
+                    r(&mut k.principal);
+                }
+            }
             Details::MissingDelegation {
                 first_hop,
                 second_hop,
+                delegation_proof,
                 ..
             } => {
                 r(first_hop);
                 if let Some(h) = second_hop {
                     r(h);
                 }
+                if let Some(p) = delegation_proof {
+                    r(&mut p.summary);
+                    p.pac_user.iter_mut().for_each(r);
+                    if let Some(k) = &mut p.ticket_decrypted_by {
+                        r(&mut k.principal);
+                    }
+                }
             }
             Details::NtlmFallback { server_name } => r(server_name),
             Details::KdcError { .. } | Details::WeakEncryption { .. } | Details::None {} => {}
         }
+    }
+}
+
+/// The keys a finding names (`--keytab` proofs).
+fn key_refs(d: &Details) -> Vec<&crate::crypto::KeyRef> {
+    match d {
+        Details::KrbApErrModified {
+            ticket_decrypted_by,
+            keys_that_failed,
+            ..
+        } => ticket_decrypted_by
+            .iter()
+            .chain(keys_that_failed.iter())
+            .collect(),
+        Details::MissingDelegation {
+            delegation_proof: Some(p),
+            ..
+        } => p.ticket_decrypted_by.iter().collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -3,9 +3,14 @@
 //! user's identity: the client never forwarded a TGT (or the KDC refused to issue a forwardable
 //! one), the KDC refused S4U2Proxy (constrained delegation not allowed), or the second call went
 //! out unauthenticated or with NTLM.
+//!
+//! With keys (`--keytab` of the first hop, `--password` of the user) the AP-REQ to the first
+//! hop proves more: whether the client asked to delegate (the `deleg` flag of the
+//! authenticator's GSS checksum), whether a forwarded TGT rode along, and whether the ticket
+//! was forwardable and ok-as-delegate.
 
 use crate::analyze::draft::Draft;
-use crate::analyze::finding::{Details, Finding, Kind, Severity};
+use crate::analyze::finding::{DelegationProof, Details, Finding, Kind, Severity};
 use crate::analyze::model::{AppConn, AuthStep, KdcExchange, Model};
 
 use super::{BAD_OPTION, domain_of, short_name};
@@ -100,25 +105,25 @@ fn check(
         "unauthenticated_second_hop"
     };
 
-    let hop1_name = first.host.clone().unwrap_or_else(|| hop1.to_string());
-    let hop2_name = second
-        .host
-        .clone()
+    let hop1_name = m.server_name(first).unwrap_or_else(|| hop1.to_string());
+    let hop2_name = m
+        .server_name(second)
         .unwrap_or_else(|| second.server.ip().to_string());
-    let hop2_spn = format!("HTTP/{hop2_name}");
+    let hop2_spn = format!("{}/{hop2_name}", second.service_class());
     let hop1_spn = ap
         .kerberos()
         .and_then(|k| k.ticket.as_ref())
         .map(|t| t.sname.clone())
-        .unwrap_or_else(|| format!("HTTP/{hop1_name}"));
+        .unwrap_or_else(|| format!("{}/{hop1_name}", first.service_class()));
     let realm = ap
         .kerberos()
         .and_then(|k| k.ticket.as_ref())
         .map(|t| t.realm.clone());
     let dom = domain_of(realm.as_deref());
-    let hop1_account = short_name(&hop1_name).to_ascii_uppercase();
-    let hop2_account = short_name(&hop2_name).to_ascii_uppercase();
+    let hop1_account = account_of(&hop1_name);
+    let hop2_account = account_of(&hop2_name);
 
+    let proof = delegation_proof(ap, &hop1_spn);
     let mut d = Draft::new(
         Kind::MissingDelegation,
         Severity::Error,
@@ -126,9 +131,12 @@ fn check(
             first_hop: first.server.to_string(),
             second_hop: Some(second.server.to_string()),
             mechanism,
+            delegation_proof: proof.clone(),
         },
     );
+    let proven = proof.as_ref().and_then(|p| proven_why(p, &hop1_spn));
     let why = match mechanism {
+        "no_forwarded_tgt" if proven.is_some() => proven.clone().unwrap_or_default(),
         "s4u2proxy_refused" => format!("the KDC refused S4U2Proxy (KDC_ERR_BADOPTION): {hop1_name} may not delegate to {hop2_spn}"),
         "no_forwarded_tgt" if !forwarded.is_empty() => "the client asked for a forwarded TGT but the KDC refused it (the user's TGT is not forwardable)".to_string(),
         "no_forwarded_tgt" => "the client never forwarded a TGT to the first hop".to_string(),
@@ -152,6 +160,10 @@ fn check(
          {hop2_name} saw the call as anonymous or as {hop1_name}'s own account and refused it; the user gets 'Access denied' or \
          an error page from {hop1_name}."
     );
+    if let Some(p) = &proof {
+        d.explanation.push_str(" With the keys given: ");
+        d.explanation.push_str(&p.summary);
+    }
     d.remediation = vec![
         format!(
             "Resource-based constrained delegation (preferred): Set-ADComputer {hop2_account} -PrincipalsAllowedToDelegateToAccount (Get-ADComputer {hop1_account})    # or Set-ADUser for a service account running {hop1_name}"
@@ -182,6 +194,121 @@ fn check(
         d.cite(a.event);
     }
     Some(d.finish(m.capture))
+}
+
+/// The computer account name for a host name ("back.lab.test" → "BACK"); a placeholder when
+/// the capture gave only an address.
+fn account_of(name: &str) -> String {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        format!("<computer account of {name}>")
+    } else {
+        short_name(name).to_ascii_uppercase()
+    }
+}
+
+/// What the proofs of the AP-REQ to the first hop show (`None` without keys).
+fn delegation_proof(ap: &AuthStep<'_>, hop1_spn: &str) -> Option<DelegationProof> {
+    let ticket = ap.proof("ticket");
+    let auth = ap.proof("authenticator");
+    if ticket.is_none() && auth.is_none() {
+        return None;
+    }
+    let mut p = DelegationProof::default();
+    let mut facts = Vec::new();
+    if let Some(t) = ticket {
+        if t.decrypted {
+            p.ticket_decrypted_by = t.key.clone();
+            p.ticket_flags = t.flags.clone();
+            p.ticket_forwardable = Some(t.flags.contains(&"forwardable"));
+            p.ticket_ok_as_delegate = Some(t.flags.contains(&"ok-as-delegate"));
+            p.pac_user = t.pac_user.clone();
+            p.pac_groups = t.pac_groups;
+            let key = t.key.as_ref().map_or_else(String::new, |k| {
+                format!(" (opened with {} from {})", k.principal, k.source)
+            });
+            facts.push(format!(
+                "the ticket for {} is {}forwardable and {}ok-as-delegate{key}",
+                t.service,
+                if p.ticket_forwardable == Some(true) {
+                    ""
+                } else {
+                    "NOT "
+                },
+                if p.ticket_ok_as_delegate == Some(true) {
+                    ""
+                } else {
+                    "NOT "
+                },
+            ));
+            if let (Some(u), Some(g)) = (&p.pac_user, p.pac_groups) {
+                facts.push(format!("its PAC names {u} with {g} group(s)"));
+            }
+        } else {
+            facts.push(format!(
+                "the ticket for {} does not open with the keys given ({})",
+                t.service,
+                t.note.as_deref().unwrap_or("no key decrypts it")
+            ));
+        }
+    }
+    if let Some(a) = auth.filter(|a| a.decrypted) {
+        p.gss_flags = a.gss_flags.clone();
+        p.deleg_requested = a.delegated_tgt.map(|_| a.gss_flags.contains(&"deleg"));
+        p.delegated_tgt = a.delegated_tgt;
+        p.delegated_tgt_flags = a.delegated_flags.clone();
+        match (p.deleg_requested, p.delegated_tgt) {
+            (Some(true), Some(true)) => facts.push(format!(
+                "the client's authenticator asked to delegate and carried a forwarded TGT to {hop1_spn}"
+            )),
+            (Some(true), _) => facts.push(
+                "the client's authenticator asked to delegate but carried no forwarded TGT"
+                    .to_string(),
+            ),
+            (_, Some(true)) => {
+                facts.push("the client's authenticator carried a forwarded TGT".to_string())
+            }
+            _ => facts.push(format!(
+                "the client's authenticator did not ask to delegate (no deleg flag in its GSS checksum: {}) and carried no TGT",
+                if p.gss_flags.is_empty() { "none".to_string() } else { p.gss_flags.join(", ") }
+            )),
+        }
+    } else if auth.is_some() {
+        facts.push("the authenticator could not be opened (its session key is unknown)".into());
+    }
+    let mut summary = facts.join("; ");
+    if let Some(first) = summary.get(..1) {
+        summary = format!(
+            "{}{}.",
+            first.to_ascii_uppercase(),
+            summary.get(1..).unwrap_or("")
+        );
+    }
+    p.summary = summary;
+    Some(p)
+}
+
+/// The reason the proof establishes for a missing forwarded TGT, if it establishes one.
+fn proven_why(p: &DelegationProof, hop1_spn: &str) -> Option<String> {
+    if p.delegated_tgt == Some(true) {
+        return None;
+    }
+    if p.ticket_forwardable == Some(false) {
+        return Some(format!(
+            "the user's tickets are not forwardable (proven: the ticket for {hop1_spn} lacks the forwardable flag), so no TGT could be forwarded"
+        ));
+    }
+    if p.deleg_requested == Some(false) {
+        let ok = if p.ticket_ok_as_delegate == Some(false) {
+            "; the ticket is not ok-as-delegate, so clients that delegate by policy will not either"
+                .to_string()
+        } else {
+            String::new()
+        };
+        return Some(format!(
+            "the client did not ask to delegate to {hop1_spn} (proven: no deleg flag in its authenticator){ok}"
+        ));
+    }
+    None
 }
 
 fn s_first_frame(c: &AppConn<'_>) -> u64 {

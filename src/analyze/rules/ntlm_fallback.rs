@@ -11,17 +11,6 @@ use super::PRINCIPAL_UNKNOWN;
 /// How long before the NTLM attempt a KDC refusal still explains it, in seconds.
 const REFUSAL_WINDOW_SECS: i64 = 120;
 
-/// The SPN service class a carrier's server registers (`cifs/host` for SMB, ...).
-fn service_class(carrier: &str) -> &'static str {
-    match carrier {
-        "smb" => "cifs",
-        "ldap" => "ldap",
-        "dcerpc" => "host",
-        "dns" => "DNS",
-        _ => "HTTP",
-    }
-}
-
 pub fn run(m: &Model<'_>, out: &mut Vec<Finding>) {
     for conn in &m.conns {
         let negotiate_offered = conn.steps.iter().any(|s| s.offers("Negotiate"));
@@ -45,9 +34,8 @@ fn finding(
     conn: &AppConn<'_>,
     ntlm_steps: &[&crate::analyze::model::AuthStep<'_>],
 ) -> Finding {
-    let server_name = conn
-        .host
-        .clone()
+    let server_name = m
+        .server_name(conn)
         .unwrap_or_else(|| conn.server.ip().to_string());
     let client = conn.client.ip();
     let mut d = Draft::new(
@@ -65,7 +53,7 @@ fn finding(
         .find(|n| n.message_type == 3)
         .and_then(|n| n.user.clone().filter(|u| !u.is_empty()))
         .or_else(|| m.users.get(&client).cloned());
-    let spn = format!("{}/{server_name}", service_class(conn.carrier));
+    let spn = format!("{}/{server_name}", conn.service_class());
     // Did the KDC refuse a service ticket to this client shortly before? That is the usual
     // reason.
     let first_ntlm = ntlm_steps.first().map(|s| s.event);

@@ -54,7 +54,8 @@ pub struct Identity {
 
 pub fn identity(f: &Finding) -> Identity {
     let code = match &f.details {
-        Details::KrbApErrModified { code, .. } | Details::KdcError { code, .. } => Some(*code),
+        Details::KrbApErrModified { code, .. } => *code,
+        Details::KdcError { code, .. } => Some(*code),
         _ => None,
     };
     Identity {

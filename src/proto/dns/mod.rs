@@ -21,6 +21,7 @@ mod rdata;
 use serde::Serialize;
 
 pub use codes::{Opcode, Rcode, RrType};
+pub use name::MAX_POINTER_HOPS;
 use rdata::{OptHeader, RawRecord};
 
 const HEADER_LEN: usize = 12;
@@ -52,7 +53,8 @@ pub struct DnsMessage {
     pub authority: Vec<Record>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub additional: Vec<Record>,
-    /// What was odd or broken, each named once: `truncated`, `name_loop`, `name_too_long`,
+    /// What was odd or broken, each named once: `truncated`, `name_loop`,
+    /// `name_pointer_limit` (more than `MAX_POINTER_HOPS` compression pointers), `name_too_long`,
     /// `label_limit`, `name_truncated`, `name_pointer_forward`, `name_pointer_out_of_range`,
     /// `bad_label_type`, `bad_rdata`, `rdata_overrun`, `trailing_bytes`, `multiple_opt`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -24,6 +24,8 @@ pub const MAX_LABELS: usize = 255;
 /// `MAX_NAME_LEN = 1025`) accept longer names, and an analyst wants to see them, not lose them.
 pub const MAX_TEXT_LEN: usize = 1025;
 /// Compression pointers followed per name. Legitimate compressors need a handful at most.
+/// One more cuts the name and notes `name_pointer_limit` (a chain, legal but absurd); a pointer
+/// met twice notes `name_loop` instead.
 pub const MAX_POINTER_HOPS: usize = 64;
 
 const POINTER_MASK: u8 = 0xc0;
@@ -52,6 +54,9 @@ pub fn read_name(
     // Start of the run of labels being read; a pointer must lead strictly before it.
     let mut segment_start = start;
     let mut end: Option<usize> = None;
+    // Where each pointer followed so far sits: meeting one again is a loop. On the stack, so a
+    // hostile chain costs no allocation.
+    let mut pointers = [0usize; MAX_POINTER_HOPS];
     let mut hops = 0usize;
     let mut labels = 0usize;
     let mut wire_len = 1usize; // the terminating zero octet
@@ -117,11 +122,19 @@ pub fn read_name(
                 let target = usize::from(u16::from_be_bytes([len_octet & !POINTER_MASK, low]));
                 let here = pos;
                 let end_here = *end.get_or_insert(pos + 2);
-                hops += 1;
-                if hops > MAX_POINTER_HOPS {
+                if pointers
+                    .get(..hops)
+                    .is_some_and(|seen| seen.contains(&here))
+                {
                     note(anomalies, "name_loop");
                     return Ok(finish(text, end_here));
                 }
+                let Some(slot) = pointers.get_mut(hops) else {
+                    note(anomalies, "name_pointer_limit");
+                    return Ok(finish(text, end_here));
+                };
+                *slot = here;
+                hops += 1;
                 if target >= segment_start && target <= here {
                     // Points back into the labels being read: following it would revisit them.
                     note(anomalies, "name_loop");
@@ -281,8 +294,40 @@ mod tests {
         }
         msg.push(0);
         let (name, anomalies) = read(&msg, 0);
+        // Cut, and the record continues right after the name's own (first) pointer.
         assert_eq!(name.ok().map(|n| n.end), Some(2));
-        assert!(anomalies.contains(&"name_loop"));
+        assert!(anomalies.contains(&"name_pointer_limit"), "{anomalies:?}");
+        assert!(!anomalies.contains(&"name_loop"));
+    }
+
+    #[test]
+    fn pointer_chain_limit_is_exact() {
+        // A chain of `n` backward pointers ending at "a": label at 0, pointer k at 3 + 2k
+        // points to the one before it; the name is read from the last pointer.
+        let chain = |n: usize| {
+            let mut msg = b"\x01a\x00".to_vec();
+            let mut prev = 0u16;
+            for _ in 0..n {
+                let here = msg.len() as u16;
+                msg.extend_from_slice(&(0xc000 | prev).to_be_bytes());
+                prev = here;
+            }
+            (msg, usize::from(prev))
+        };
+        let (msg, start) = chain(MAX_POINTER_HOPS);
+        let (name, anomalies) = read(&msg, start);
+        assert_eq!(
+            name.ok().map(|n| (n.text, n.end)),
+            Some(("a".into(), start + 2))
+        );
+        assert!(anomalies.is_empty(), "{anomalies:?}");
+        let (msg, start) = chain(MAX_POINTER_HOPS + 1);
+        let (name, anomalies) = read(&msg, start);
+        assert_eq!(
+            name.ok().map(|n| (n.text, n.end)),
+            Some((".".into(), start + 2))
+        );
+        assert_eq!(anomalies, vec!["name_pointer_limit"]);
     }
 
     #[test]

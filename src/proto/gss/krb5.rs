@@ -102,6 +102,9 @@ pub struct Krb5Token {
     pub message: Option<Box<KrbMessage>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decode_error: Option<String>,
+    /// The message's outer length runs past the token (counted, not shown).
+    #[serde(skip)]
+    pub limit: Option<super::LimitHit>,
 }
 
 impl Krb5Token {
@@ -197,7 +200,15 @@ fn decode_message(token: &mut Krb5Token, bytes: &[u8]) {
     }
     match kerberos::decode(bytes) {
         Ok(message) => token.message = Some(Box::new(message)),
-        Err(e) => token.decode_error = Some(e.to_string()),
+        Err(e) => {
+            if matches!(
+                der::read_tlv(bytes),
+                Err(der::DerError::LengthBeyondInput { .. })
+            ) {
+                token.limit = Some(super::LimitHit::LengthBeyondInput);
+            }
+            token.decode_error = Some(e.to_string());
+        }
     }
 }
 

@@ -41,8 +41,26 @@ pub enum GssToken {
     SpnegoResp(NegTokenResp),
     Krb5(Krb5Token),
     Ntlm(NtlmMessage),
-    Unknown { len: usize, first_bytes_hex: String },
-    Malformed { offset: usize, what: String },
+    Unknown {
+        len: usize,
+        first_bytes_hex: String,
+    },
+    /// `limit` is set when a resource limit stopped the decoder rather than a plain error.
+    Malformed {
+        offset: usize,
+        what: String,
+        limit: Option<LimitHit>,
+    },
+}
+
+/// A resource limit that stopped decoding a token (each has a counter in the dissector stats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitHit {
+    /// Tokens nested past [`der::MAX_DEPTH`] (SPNEGO inside SPNEGO ...).
+    TooDeep,
+    /// An ASN.1 length claims more bytes than the token holds ([`DerError::LengthBeyondInput`]).
+    LengthBeyondInput,
 }
 
 /// Decode a GSS-API / SPNEGO / Kerberos / NTLMSSP token. Never fails.
@@ -103,6 +121,15 @@ impl GssToken {
         }
     }
 
+    /// The resource limit that stopped decoding this token or one nested in it, if any.
+    pub fn limit_hit(&self) -> Option<LimitHit> {
+        match self {
+            GssToken::Malformed { limit, .. } => *limit,
+            GssToken::Krb5(t) => t.limit,
+            _ => self.inner().and_then(GssToken::limit_hit),
+        }
+    }
+
     /// The NTLMSSP message inside, at any depth.
     pub fn ntlm(&self) -> Option<&NtlmMessage> {
         match self {
@@ -129,6 +156,8 @@ impl Serialize for GssToken {
         struct MalformedBody<'a> {
             offset: usize,
             what: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            limit: Option<LimitHit>,
         }
         let kind = self.kind();
         match self {
@@ -147,11 +176,16 @@ impl Serialize for GssToken {
                 },
             }
             .serialize(serializer),
-            GssToken::Malformed { offset, what } => Tagged {
+            GssToken::Malformed {
+                offset,
+                what,
+                limit,
+            } => Tagged {
                 kind,
                 body: &MalformedBody {
                     offset: *offset,
                     what,
+                    limit: *limit,
                 },
             }
             .serialize(serializer),
@@ -163,6 +197,7 @@ impl Serialize for GssToken {
 pub(crate) struct Fault {
     offset: usize,
     what: String,
+    limit: Option<LimitHit>,
 }
 
 /// Decoding context: the outermost token (for absolute offsets) and the nesting depth.
@@ -181,6 +216,7 @@ impl<'a> Ctx<'a> {
         Fault {
             offset: self.offset_of(at),
             what: what.to_string(),
+            limit: None,
         }
     }
 
@@ -189,6 +225,7 @@ impl<'a> Ctx<'a> {
         Fault {
             offset: self.offset_of(tlv.value).saturating_sub(tlv.header_len),
             what: what.to_string(),
+            limit: None,
         }
     }
 
@@ -199,10 +236,22 @@ impl<'a> Ctx<'a> {
             DerError::Malformed { offset, what } => Fault {
                 offset: start + offset,
                 what: what.to_string(),
+                limit: None,
             },
             DerError::Incomplete { needed } => Fault {
                 offset: start + input.len(),
                 what: format!("truncated: {needed} more bytes needed"),
+                limit: None,
+            },
+            DerError::LengthBeyondInput { offset, needed } => Fault {
+                offset: start + offset,
+                what: format!("length runs {needed} bytes past the token"),
+                limit: Some(LimitHit::LengthBeyondInput),
+            },
+            DerError::TooDeep { offset } => Fault {
+                offset: start + offset,
+                what: "tokens nested too deep".to_string(),
+                limit: Some(LimitHit::TooDeep),
             },
         }
     }
@@ -223,14 +272,14 @@ impl<'a> Ctx<'a> {
     }
 
     fn decode(&self, bytes: &'a [u8]) -> GssToken {
-        let result = if self.depth > der::MAX_DEPTH {
-            Err(self.fault(bytes, "tokens nested too deep"))
-        } else {
-            self.try_decode(bytes)
+        let result = match der::enter(self.depth, 0) {
+            Err(e) => Err(self.der_fault(bytes, e)),
+            Ok(()) => self.try_decode(bytes),
         };
         result.unwrap_or_else(|f| GssToken::Malformed {
             offset: f.offset,
             what: f.what,
+            limit: f.limit,
         })
     }
 
@@ -299,6 +348,7 @@ impl<'a> Ctx<'a> {
                 _ => start + bytes.len(),
             },
             what: format!("NTLMSSP {e}"),
+            limit: None,
         })
     }
 }
@@ -348,7 +398,7 @@ mod tests {
 
     fn malformed(t: &GssToken) -> (usize, &str) {
         match t {
-            GssToken::Malformed { offset, what } => (*offset, what.as_str()),
+            GssToken::Malformed { offset, what, .. } => (*offset, what.as_str()),
             other => panic!("expected malformed, got {other:?}"),
         }
     }
@@ -421,11 +471,39 @@ mod tests {
     }
 
     #[test]
+    fn lengths_beyond_the_token_are_flagged_at_their_offset() {
+        // A framed token claiming 0x7fffffff bytes, 40 bytes long: length octets at offset 1.
+        let mut tok = vec![0x60, 0x84, 0x7f, 0xff, 0xff, 0xff];
+        tok.resize(40, 0);
+        let t = decode_token(&tok);
+        assert_eq!(malformed(&t).0, 1);
+        assert_eq!(t.limit_hit(), Some(LimitHit::LengthBeyondInput));
+        // Inside SPNEGO: the mechToken OCTET STRING claims 1000 bytes and holds 3.
+        let mechs = tlv(0xa0, &tlv(0x30, &tlv(0x06, &KRB5)));
+        let bad = [&[0x04u8, 0x82, 0x03, 0xe8][..], b"abc"].concat();
+        let init = tlv(0xa0, &tlv(0x30, &[mechs, tlv(0xa2, &bad)].concat()));
+        let token = tlv(0x60, &[tlv(0x06, &SPNEGO), init].concat());
+        let t = decode_token(&token);
+        assert_eq!(t.limit_hit(), Some(LimitHit::LengthBeyondInput));
+        // The fault points at the OCTET STRING's length octets.
+        assert_eq!(malformed(&t).0, token.len() - bad.len() + 1);
+        // A plain truncated header is not a limit.
+        assert_eq!(decode_token(&[0x60]).limit_hit(), None);
+    }
+
+    #[test]
     fn nesting_is_bounded() {
         let mut token = b"NTLMSSP\0\x01\0\0\0\0\0\0\0".to_vec();
+        // levels[k]: the token after k wrappings; mechToken is the last field, so each nested
+        // token ends where the outermost one does.
+        let mut levels = vec![token.clone()];
         for _ in 0..(der::MAX_DEPTH + 8) {
             token = spnego_init(&token);
+            levels.push(token.clone());
         }
+        let too_deep = levels
+            .get(levels.len() - 1 - (der::MAX_DEPTH + 1))
+            .map_or(0, Vec::len);
         let mut t = &decode_token(&token);
         let mut depth = 0;
         while let Some(inner) = t.inner() {
@@ -433,7 +511,12 @@ mod tests {
             depth += 1;
         }
         assert_eq!(depth, der::MAX_DEPTH + 1);
-        assert_eq!(malformed(t).1, "tokens nested too deep");
+        assert_eq!(
+            malformed(t),
+            (token.len() - too_deep, "tokens nested too deep")
+        );
+        assert_eq!(t.limit_hit(), Some(LimitHit::TooDeep));
+        assert_eq!(decode_token(&token).limit_hit(), Some(LimitHit::TooDeep));
         // Shallow nesting still reaches the NTLM message.
         assert_eq!(
             decode_token(&spnego_init(&spnego_init(b"NTLMSSP\0\x01\0\0\0\0\0\0\0")))

@@ -33,8 +33,11 @@ pub const AUTH_HEADERS: [&str; 4] = [
     "proxy-authenticate",
 ];
 
-/// Largest decoded token kept; a Kerberos AP-REQ with a PAC is a few KiB, 64 KiB is generous.
-pub const MAX_TOKEN_DECODED: usize = 64 * 1024;
+/// Largest decoded token kept: Windows' default Kerberos MaxTokenSize (48 000 bytes since
+/// Windows Server 2012); an AP-REQ with a PAC is a few KiB. Its base64 form still fits a head
+/// of [`super::MAX_HEAD_LEN`], so a larger token is refused here (`token_over_limit`) before
+/// any decoding allocates, not only by the head limit.
+pub const MAX_TOKEN_DECODED: usize = 48_000;
 /// Base64 length that decodes to at most [`MAX_TOKEN_DECODED`].
 const MAX_TOKEN_B64: usize = MAX_TOKEN_DECODED / 3 * 4 + 4;
 /// Challenges read from one field value.
@@ -64,6 +67,8 @@ pub struct AuthChallenge {
     /// Basic credentials: the user name (the password is discarded).
     pub basic_user: Option<String>,
     pub decode_error: Option<String>,
+    /// The token68 was over [`MAX_TOKEN_DECODED`] and was not decoded (`decode_error` says so).
+    pub token_over_limit: bool,
 }
 
 /// Shows the token's length, not its bytes: it may hold ticket ciphertext or NTLM responses.
@@ -76,6 +81,7 @@ impl fmt::Debug for AuthChallenge {
             .field("params", &self.params)
             .field("basic_user", &self.basic_user)
             .field("decode_error", &self.decode_error)
+            .field("token_over_limit", &self.token_over_limit)
             .finish()
     }
 }
@@ -305,6 +311,7 @@ fn take_token(challenge: &mut AuthChallenge, token68: &str) {
         return;
     }
     if token68.len() > MAX_TOKEN_B64 {
+        challenge.token_over_limit = true;
         challenge.set_error(format!(
             "token of {} base64 characters is over the {MAX_TOKEN_DECODED}-byte limit",
             token68.len()
@@ -442,8 +449,15 @@ mod tests {
     fn oversize_and_bad_tokens() {
         let huge = format!("Negotiate {}", "A".repeat(MAX_TOKEN_B64 + 4));
         let c = parse_auth(&huge);
-        assert!(c[0].token.is_none());
+        assert!(c[0].token.is_none() && c[0].token_over_limit);
         assert!(c[0].decode_error.as_deref().unwrap_or("").contains("limit"));
+        // Exactly at the limit: decoded, not flagged.
+        let full = format!("Negotiate {}", "A".repeat(MAX_TOKEN_DECODED / 3 * 4));
+        let c = parse_auth(&full);
+        assert_eq!(c[0].token.as_ref().map(Vec::len), Some(MAX_TOKEN_DECODED));
+        assert!(!c[0].token_over_limit && c[0].decode_error.is_none());
+        // An over-limit token still fits a head, so HTTP can deliver it.
+        const { assert!(MAX_TOKEN_B64 + 100 < super::super::MAX_HEAD_LEN) };
         let c = parse_auth("Negotiate A");
         assert!(
             c[0].decode_error

@@ -356,6 +356,42 @@ fn limits() {
 }
 
 #[test]
+fn limits_are_exact() {
+    // A head of exactly MAX_HEAD_LEN bytes is read; one byte more is TooLarge.
+    let head_of = |len: usize| {
+        let mut h = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        h.resize(len - 4, b'a');
+        h.extend_from_slice(b"\r\n\r\n");
+        h
+    };
+    let exact = head_of(MAX_HEAD_LEN);
+    assert_eq!(parse_head(&exact).map(|(_, n)| n).ok(), Some(MAX_HEAD_LEN));
+    assert_eq!(
+        parse_head(&head_of(MAX_HEAD_LEN + 1)).err(),
+        Some(HeadError::TooLarge)
+    );
+    // MAX_HEADERS fields are all kept; one more is dropped and flagged.
+    let fields = |n: usize| {
+        let mut h = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..n {
+            h.extend_from_slice(format!("H{i}: v\r\n").as_bytes());
+        }
+        h.extend_from_slice(b"\r\n");
+        h
+    };
+    let at = fields(MAX_HEADERS);
+    let (head, _) = parse_head(&at).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(head.headers.len(), MAX_HEADERS);
+    assert!(!head.anomalies.contains(&"too_many_headers"));
+    let over = fields(MAX_HEADERS + 1);
+    let (head, _) = parse_head(&over).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(head.headers.len(), MAX_HEADERS);
+    let last = format!("H{}", MAX_HEADERS - 1);
+    assert_eq!(head.headers.last().map(|h| h.0), Some(last.as_str()));
+    assert!(head.anomalies.contains(&"too_many_headers"));
+}
+
+#[test]
 fn garbage_is_malformed_at_once() {
     let cases: [&[u8]; 7] = [
         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",

@@ -86,8 +86,14 @@ pub enum RawMessage<'a> {
 
 fn outer(bytes: &[u8]) -> Result<Elem<'_>, KrbDecodeError> {
     let (tlv, _) = der::read_tlv(bytes).map_err(|e| match e {
-        DerError::Incomplete { needed } => KrbDecodeError::NeedMore { needed },
+        DerError::Incomplete { needed } | DerError::LengthBeyondInput { needed, .. } => {
+            KrbDecodeError::NeedMore { needed }
+        }
         DerError::Malformed { offset, what } => KrbDecodeError::Malformed { offset, what },
+        DerError::TooDeep { offset } => KrbDecodeError::Malformed {
+            offset,
+            what: "nested too deep",
+        },
     })?;
     if tlv.class != Class::Application || !tlv.constructed {
         return Err(KrbDecodeError::NotKerberos);

@@ -67,7 +67,13 @@ impl<'a> Elem<'a> {
 pub(super) fn read_inner(input: &[u8], at: usize) -> Result<(Elem<'_>, &[u8]), KrbDecodeError> {
     match der::read_tlv(input) {
         Ok((tlv, rest)) => Ok((Elem { tlv, at }, rest)),
-        Err(DerError::Incomplete { .. }) => Err(KrbDecodeError::Truncated { offset: at }),
+        Err(DerError::Incomplete { .. } | DerError::LengthBeyondInput { .. }) => {
+            Err(KrbDecodeError::Truncated { offset: at })
+        }
+        Err(DerError::TooDeep { offset }) => Err(KrbDecodeError::Malformed {
+            offset: at.saturating_add(offset),
+            what: "nested too deep",
+        }),
         Err(DerError::Malformed { offset, what }) => Err(KrbDecodeError::Malformed {
             offset: at.saturating_add(offset),
             what,
@@ -307,6 +313,7 @@ pub(super) fn ticket(e: Elem<'_>, ctx: &mut Ctx) -> Result<TicketSummary, KrbDec
         etype_name: EncryptionType(enc.etype).display(),
         kvno: enc.kvno,
         cipher_len: enc.cipher_len,
+        ..TicketSummary::default()
     })
 }
 

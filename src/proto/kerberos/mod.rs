@@ -83,8 +83,14 @@ pub fn decode(bytes: &[u8]) -> Result<KrbMessage, KrbDecodeError> {
         return Err(KrbDecodeError::NotKerberos);
     }
     let (tlv, rest) = der::read_tlv(bytes).map_err(|e| match e {
-        DerError::Incomplete { needed } => KrbDecodeError::NeedMore { needed },
+        DerError::Incomplete { needed } | DerError::LengthBeyondInput { needed, .. } => {
+            KrbDecodeError::NeedMore { needed }
+        }
         DerError::Malformed { offset, what } => KrbDecodeError::Malformed { offset, what },
+        DerError::TooDeep { offset } => KrbDecodeError::Malformed {
+            offset,
+            what: "nested too deep",
+        },
     })?;
     if tlv.class != Class::Application {
         return Err(KrbDecodeError::NotKerberos);

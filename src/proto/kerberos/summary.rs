@@ -139,6 +139,20 @@ pub struct TicketSummary {
     pub kvno: Option<u32>,
     /// Length of the enc-part ciphertext (the bytes themselves are not kept).
     pub cipher_len: usize,
+    /// With `--keytab` / `--password` only: whether a key given opened the ticket. Set after
+    /// decoding, from the `crypto` proofs; the decoder itself never sees keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decrypted: Option<bool>,
+    /// The key that opened it, by name (principal, kvno, etype, source): never its bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<crate::crypto::KeyRef>,
+    /// What the opened ticket proves: the client ("alice@LAB.TEST"), authtime and ticket flags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authtime: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<&'static str>,
 }
 
 /// The user named by S4U2Self padata.

@@ -223,8 +223,11 @@ impl<'a> Reader<'a> {
 
     fn tlv(&self, input: &'a [u8]) -> Result<(Tlv<'a>, &'a [u8]), LdapError> {
         der::read_tlv(input).map_err(|e| match e {
-            DerError::Incomplete { needed } => LdapError::Truncated { needed },
+            DerError::Incomplete { needed } | DerError::LengthBeyondInput { needed, .. } => {
+                LdapError::Truncated { needed }
+            }
             DerError::Malformed { offset, what } => malformed(self.at(input) + offset, what),
+            DerError::TooDeep { offset } => malformed(self.at(input) + offset, "nested too deep"),
         })
     }
 
