@@ -122,13 +122,6 @@ impl CaptureReader {
         CaptureReader::from_input(Input::File(file), Some(meta.len()))
     }
 
-    /// Another reader over a file already mapped by `mapped()`: every worker of a parallel walk
-    /// reads the same pages, and the page faults are paid once.
-    pub fn from_shared_map(map: Arc<Mmap>) -> Result<CaptureReader, OpenError> {
-        let len = map.len() as u64;
-        CaptureReader::from_window(Window::mapped(map), false, Some(len), Arc::default())
-    }
-
     /// Reads a capture held in memory (tests, fuzzing).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<CaptureReader, OpenError> {
         let len = bytes.len() as u64;
