@@ -359,6 +359,9 @@ impl<'a> Model<'a> {
                     }
                     let end = chain.last().cloned().unwrap_or_default();
                     let addresses = msg.addresses_for(&end);
+                    // Names as the other protocols carry them (raw bytes), not in DNS
+                    // presentation form (`\027`), so a Host header or an SPN compares equal.
+                    let chain = chain.iter().map(|n| dns_unescape(n)).collect();
                     dns.push(DnsAnswer {
                         event: ev,
                         client: ev.dst,
@@ -497,6 +500,35 @@ fn conn_for<'m, 'a>(
         conns.len() - 1
     });
     &mut conns[i]
+}
+
+/// A DNS name in presentation form (RFC 1035 §5.1: `\DDD` a byte in decimal, `\X` a literal
+/// X) back to its characters; bytes above 0x7f become the Latin-1 character of that value.
+pub fn dns_unescape(name: &str) -> String {
+    if !name.contains('\\') {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let digits: String = chars.clone().take(3).collect();
+        match digits.parse::<u8>() {
+            Ok(byte) if digits.len() == 3 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                out.push(char::from(byte));
+                chars.nth(2);
+            }
+            _ => {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `host:port` → `host` (IPv6 literals in brackets keep their brackets off).
