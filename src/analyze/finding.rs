@@ -154,7 +154,11 @@ pub enum Details {
         first_hop: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         second_hop: Option<String>,
-        /// `no_forwarded_tgt`, `s4u2proxy_refused`, `unauthenticated_second_hop`, `ntlm_second_hop`, ...
+        /// `no_forwarded_tgt`, `s4u2proxy_refused`, `unauthenticated_second_hop`, `ntlm_second_hop`;
+        /// for CredSSP over WinRM (no `second_hop`): `credssp_not_offered` (the server's 401 did
+        /// not offer CredSSP: disabled on the server), `credssp_refused` (the server refused a
+        /// CredSSP leg), `credssp_incomplete` (the client stopped before sending the credentials:
+        /// its delegation policy).
         mechanism: &'static str,
         /// With keys: what the first hop's ticket and the client's authenticator prove.
         #[serde(skip_serializing_if = "Option::is_none")]

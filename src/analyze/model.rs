@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::capture::Timestamp;
 use crate::crypto::TicketProof;
 use crate::event::{Event, EventBody, GssEvent, HttpEvent, OutcomeState};
+use crate::proto::credssp::CredsspToken;
 use crate::proto::gss::GssToken;
 use crate::proto::kerberos::KrbMessage;
 use crate::proto::ntlm::NtlmMessage;
@@ -210,6 +211,43 @@ impl<'a> AuthStep<'a> {
                 .as_ref()
                 .is_some_and(|o| o.state == OutcomeState::Failure),
         }
+    }
+    /// The HTTP message of this step (`None` on SMB, LDAP, DCE/RPC, DNS carriers).
+    pub fn http(&self) -> Option<&'a HttpEvent> {
+        match self.carrier {
+            StepCarrier::Http(h) => Some(h),
+            StepCarrier::Gss(_) => None,
+        }
+    }
+    /// The header's scheme is CredSSP (MS-CSSP over WinRM): a client leg `Authorization:
+    /// CredSSP <TLS records>` or a server's `WWW-Authenticate: CredSSP [<TLS records>]`.
+    pub fn is_credssp(&self) -> bool {
+        self.http()
+            .and_then(|h| h.scheme.as_deref())
+            .is_some_and(|s| s.eq_ignore_ascii_case("CredSSP"))
+    }
+    /// The TLS records of this step's CredSSP token (`None` without a CredSSP token).
+    pub fn credssp(&self) -> Option<&'a CredsspToken> {
+        self.http()
+            .filter(|_| self.is_credssp())
+            .and_then(|h| h.credssp.as_ref())
+    }
+    /// The schemes of a `WWW-Authenticate` / `Proxy-Authenticate` step: its scheme and the others
+    /// offered in the same header (empty for requests and other headers).
+    pub fn challenges(&self) -> Vec<&'a str> {
+        let Some(h) = self.http().filter(|h| {
+            !self.from_client
+                && h.header
+                    .as_deref()
+                    .is_some_and(|x| x.ends_with("-Authenticate"))
+        }) else {
+            return Vec::new();
+        };
+        h.scheme
+            .iter()
+            .chain(h.also_offered.iter())
+            .map(String::as_str)
+            .collect()
     }
     /// The response offered `scheme` (a WWW-Authenticate challenge or the challenge list). On a
     /// carrier, a server token that is SPNEGO (SMB's negotiate hint, a SPNEGO reply) offers

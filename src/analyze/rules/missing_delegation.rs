@@ -8,6 +8,10 @@
 //! hop proves more: whether the client asked to delegate (the `deleg` flag of the
 //! authenticator's GSS checksum), whether a forwarded TGT rode along, and whether the ticket
 //! was forwardable and ok-as-delegate.
+//!
+//! A completed CredSSP exchange from the client to the first hop before the second call
+//! delegates the user's credentials (see `credssp`): no finding then. Failed CredSSP
+//! exchanges are reported by the `credssp` rule under this kind.
 
 use crate::analyze::draft::Draft;
 use crate::analyze::finding::{DelegationProof, Details, Finding, Kind, Severity};
@@ -73,6 +77,11 @@ fn check(
         return None; // the user's identity reached the second hop
     }
     if !(refused || ntlm_second || !kerberos_second) {
+        return None;
+    }
+    // A completed CredSSP exchange to the first hop handed it the user's credentials: the
+    // second hop's call can carry the user whatever became of the Kerberos ticket.
+    if super::credssp::delegated(m, first.client.ip(), hop1, s_first_frame(second)) {
         return None;
     }
     // Why: S4U2Proxy refused, no forwarded TGT, NTLM, or simply no credentials.

@@ -2,6 +2,7 @@
 //! appends the findings it can prove; none of them looks at bytes.
 
 pub mod ap_err_modified;
+pub mod credssp;
 pub mod kdc_error;
 pub mod missing_delegation;
 pub mod ntlm_fallback;
@@ -18,6 +19,7 @@ pub fn run_all(model: &Model<'_>) -> Vec<Finding> {
     wrong_spn_cname::run(model, &mut out);
     ap_err_modified::run(model, &mut out);
     missing_delegation::run(model, &mut out);
+    credssp::run(model, &mut out);
     spn_unknown::run(model, &mut out);
     kdc_error::run(model, &mut out);
     ntlm_fallback::run(model, &mut out);
