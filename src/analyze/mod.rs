@@ -7,7 +7,9 @@ pub mod describe;
 pub mod draft;
 pub mod finding;
 pub mod model;
+pub mod names;
 pub mod rules;
+pub mod step;
 
 use std::collections::BTreeMap;
 

@@ -19,6 +19,7 @@ mod http_filter;
 mod merge;
 mod progress;
 mod shard;
+mod split;
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
