@@ -3,7 +3,9 @@
 //! `WWW-Authenticate`, `Proxy-*`) or a 401 / 407 status, together with up to `CONTEXT` plain
 //! messages of the same connection just before it and just after it (the request a challenge
 //! answers, the 200 that follows a successful AP-REQ). All other HTTP events are dropped as they
-//! are decoded. DNS and Kerberos events always pass.
+//! are decoded. DNS queries and answerless responses (NXDOMAIN, an empty AAAA) are dropped too:
+//! the analysis reads only the names and addresses responses give, and on SPAN traffic those
+//! two are most DNS events. Kerberos events and DNS responses with answers always pass.
 //!
 //! The rule looks at one connection at a time and measures distance in frames being decoded,
 //! never in wall time or in other connections' traffic, so it keeps the same events for every
@@ -58,6 +60,9 @@ impl HttpFilter {
                     h.header.is_some() || matches!(h.status, Some(401 | 407)),
                     event.conn,
                 ),
+                EventBody::Dns(d) if !d.message.response || d.message.answers.is_empty() => {
+                    continue;
+                }
                 _ => {
                     out.push(event);
                     continue;
@@ -145,24 +150,48 @@ mod tests {
     #[test]
     fn auth_header_counts_and_other_protocols_pass() {
         let mut f = HttpFilter::new(false);
-        let dns = Event {
+        let dns = |frame: u64, wire: &[u8]| Event {
             body: EventBody::Dns(Box::new(DnsEvent {
                 transport: "udp",
                 flavor: None,
-                // A one-question query for "a" (RFC 1035 §4.1).
-                message: crate::proto::dns::decode(&[
-                    0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1,
-                ])
-                .unwrap(),
+                message: crate::proto::dns::decode(wire).unwrap(),
             })),
             conn: None,
-            ..http(1, 0, None, false)
+            ..http(frame, 0, None, false)
         };
+        // A one-question query for "a" (RFC 1035 §4.1): the analysis never reads queries.
+        let query = dns(
+            1,
+            &[
+                0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1,
+            ],
+        );
+        // Its response with one A record (name by compression pointer to offset 12).
+        let answer = dns(
+            4,
+            &[
+                0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1, 0xc0, 0x0c,
+                0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1,
+            ],
+        );
+        // The same response without answers (an empty AAAA, NXDOMAIN): nothing to correlate.
+        let empty = dns(
+            5,
+            &[
+                0x12, 0x34, 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1,
+            ],
+        );
         let kept = run(
             &mut f,
-            vec![dns, http(2, 3, None, true), http(3, 4, None, false)],
+            vec![
+                query,
+                http(2, 3, None, true),
+                http(3, 4, None, false),
+                answer,
+                empty,
+            ],
         );
-        assert_eq!(kept, vec![1, 2]);
+        assert_eq!(kept, vec![2, 4]);
     }
 
     #[test]

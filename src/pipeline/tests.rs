@@ -125,6 +125,10 @@ fn analysis_mode_keeps_every_authentication_event() {
                 crate::event::EventBody::Http(h) => {
                     h.header.is_some() || matches!(h.status, Some(401 | 407))
                 }
+                // DNS: only responses that answer something reach the analysis.
+                crate::event::EventBody::Dns(d) => {
+                    d.message.response && !d.message.answers.is_empty()
+                }
                 _ => true,
             })
             .map(|e| e.frame)
