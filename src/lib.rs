@@ -17,6 +17,17 @@
 //! No unsafe code, with one reviewed exception: memory-mapping a capture file
 //! (`capture::reader::map_plain_file`), the only way to read a file without copying it.
 #![deny(unsafe_code)]
+// Hostile input must never panic: outside tests no unwrap, expect, panic! or unchecked index /
+// slice anywhere in the library (clippy enforces it in CI).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod analyze;
 pub mod capture;

@@ -215,7 +215,7 @@ impl<'a> Model<'a> {
                 EventBody::Http(h) => {
                     let Some(conn) = ev.conn else { continue };
                     let from_client = h.method.is_some();
-                    let c = conn_for(
+                    let Some(c) = conn_for(
                         &mut conns,
                         &mut conn_index,
                         conn,
@@ -223,7 +223,9 @@ impl<'a> Model<'a> {
                         dst,
                         from_client,
                         "http",
-                    );
+                    ) else {
+                        continue;
+                    };
                     if c.host.is_none() {
                         c.host = h.host.as_ref().map(|x| host_only(x).to_ascii_lowercase());
                     }
@@ -237,7 +239,7 @@ impl<'a> Model<'a> {
                 EventBody::Spnego(g) | EventBody::Ntlm(g) => {
                     let Some(conn) = ev.conn else { continue };
                     let from_client = !g.response;
-                    let c = conn_for(
+                    let Some(c) = conn_for(
                         &mut conns,
                         &mut conn_index,
                         conn,
@@ -245,7 +247,9 @@ impl<'a> Model<'a> {
                         dst,
                         from_client,
                         g.transport,
-                    );
+                    ) else {
+                        continue;
+                    };
                     c.steps.push(AuthStep {
                         event: ev,
                         carrier: StepCarrier::Gss(g),
@@ -329,7 +333,7 @@ fn conn_for<'m, 'a>(
     dst: SocketAddr,
     from_client: bool,
     carrier: &'static str,
-) -> &'m mut AppConn<'a> {
+) -> Option<&'m mut AppConn<'a>> {
     let i = *index.entry(conn).or_insert_with(|| {
         let (client, server) = if from_client { (src, dst) } else { (dst, src) };
         conns.push(AppConn {
@@ -342,7 +346,7 @@ fn conn_for<'m, 'a>(
         });
         conns.len() - 1
     });
-    &mut conns[i]
+    conns.get_mut(i)
 }
 
 impl<'a> Model<'a> {

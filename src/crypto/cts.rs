@@ -55,8 +55,9 @@ fn xor(a: &mut Block, b: &Block) {
 fn block_at(data: &[u8], i: usize) -> Block {
     let mut b = [0u8; BLOCK];
     if let Some(src) = data.get(i * BLOCK..) {
-        let n = src.len().min(BLOCK);
-        b[..n].copy_from_slice(&src[..n]);
+        for (dst, byte) in b.iter_mut().zip(src) {
+            *dst = *byte;
+        }
     }
     b
 }
@@ -116,14 +117,16 @@ pub fn decrypt(aes: &Aes, data: &[u8]) -> Option<Vec<u8>> {
     // d = padded last plaintext XOR the full previous ciphertext block, whose first `tail`
     // bytes are `partial` and whose rest is therefore d's rest (the padding was zero).
     let mut full_prev = d;
-    full_prev[..tail].copy_from_slice(&partial[..tail]);
+    full_prev
+        .get_mut(..tail)?
+        .copy_from_slice(partial.get(..tail)?);
     let mut last_plain = d;
     xor(&mut last_plain, &full_prev);
     let mut pen = full_prev;
     aes.decrypt_block(&mut pen);
     xor(&mut pen, &prev);
     out.extend_from_slice(&pen);
-    out.extend_from_slice(&last_plain[..tail]);
+    out.extend_from_slice(last_plain.get(..tail)?);
     Some(out)
 }
 

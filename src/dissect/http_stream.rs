@@ -13,7 +13,7 @@ use crate::proto::http::{
 use crate::proto::{credssp, gss};
 
 use super::DissectStats;
-use super::tcp_app::{Emitter, dir_index};
+use super::tcp_app::{Emitter, dir_index, side};
 
 /// Requests waiting for their response; more than this means we lost track (or a flood).
 const MAX_PENDING_REQUESTS: usize = 64;
@@ -65,7 +65,7 @@ impl HttpConn {
     /// Bytes were lost: a body in progress cannot complete; report its message at the frame
     /// where its head was seen.
     pub fn on_gap(&mut self, dir: Direction, out: &mut Vec<Event>) {
-        let half = &mut self.halves[dir_index(dir)];
+        let half = side(&mut self.halves, dir_index(dir));
         out.append(&mut half.held);
         half.body = BodyState::Head;
         half.resync = true;
@@ -91,7 +91,7 @@ impl HttpConn {
             if data.is_empty() {
                 return;
             }
-            let state = &mut self.halves[d];
+            let state = side(&mut self.halves, d);
             match &mut state.body {
                 BodyState::Fixed(left) => {
                     let take = (*left).min(data.len() as u64);
@@ -164,7 +164,7 @@ impl HttpConn {
                 Ok(len) => half.consume(len),
                 Err(()) => {
                     stats.http_malformed += 1;
-                    self.halves[d].resync = true;
+                    side(&mut self.halves, d).resync = true;
                     // Step past the bad start so the resync search finds the next head.
                     half.consume(1);
                 }
@@ -248,7 +248,7 @@ impl HttpConn {
         }
 
         let framing = head.body_framing(request_method.as_deref());
-        self.halves[d].body = if tunnel {
+        side(&mut self.halves, d).body = if tunnel {
             BodyState::UntilClose
         } else {
             match framing {
@@ -260,10 +260,11 @@ impl HttpConn {
             }
         };
         if tunnel {
-            self.halves[1 - d].body = BodyState::UntilClose;
+            side(&mut self.halves, d ^ 1).body = BodyState::UntilClose;
         }
-        match self.halves[d].body {
-            BodyState::Fixed(_) | BodyState::Chunked(_) => self.halves[d].held = events,
+        let half = side(&mut self.halves, d);
+        match half.body {
+            BodyState::Fixed(_) | BodyState::Chunked(_) => half.held = events,
             BodyState::Head | BodyState::UntilClose => out.append(&mut events),
         }
         len

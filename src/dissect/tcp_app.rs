@@ -52,6 +52,13 @@ pub(super) fn dir_index(dir: Direction) -> usize {
     }
 }
 
+/// The element of a per-direction pair for direction index `d` (0 to the server, 1 to the
+/// client); any other index counts as the client side, so no index can panic.
+pub(super) fn side<T>(pair: &mut [T; 2], d: usize) -> &mut T {
+    let [to_server, to_client] = pair;
+    if d == 0 { to_server } else { to_client }
+}
+
 /// Source and destination of a segment travelling in `dir`.
 pub(super) fn addresses(
     ep: &Endpoints,
@@ -141,7 +148,7 @@ impl AppStream {
         let d = dir_index(dir);
         if let Some(lost) = half.take_gap() {
             stats.tcp_gaps_seen += 1;
-            self.skip[d] = false;
+            *side(&mut self.skip, d) = false;
             match &mut self.kind {
                 AppKind::Http(http) => http.on_gap(dir, out),
                 AppKind::Smb(c) => c.on_gap(d, lost),
@@ -154,7 +161,7 @@ impl AppStream {
                 resync_records(&self.kind, half);
             }
         }
-        if self.skip[d] {
+        if *side(&mut self.skip, d) {
             half.consume(half.data().len());
             return;
         }
@@ -184,10 +191,10 @@ impl AppStream {
         }
         match &mut self.kind {
             AppKind::Kerberos => {
-                self.skip[d] = !records(half, RecordKind::Kerberos, &emit, stats, out);
+                *side(&mut self.skip, d) = !records(half, RecordKind::Kerberos, &emit, stats, out);
             }
             AppKind::Dns => {
-                self.skip[d] = !records(half, RecordKind::Dns, &emit, stats, out);
+                *side(&mut self.skip, d) = !records(half, RecordKind::Dns, &emit, stats, out);
             }
             AppKind::Http(http) => http.on_data(&emit, half, stats, out),
             AppKind::Smb(c) => c.on_data(&emit, half, stats, out),

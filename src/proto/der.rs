@@ -175,14 +175,21 @@ pub fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
             needed: end - input.len(),
         });
     }
+    // `end <= input.len()` was checked above; `get` keeps that proof local.
+    let (Some(value), Some(rest)) = (input.get(pos..end), input.get(end..)) else {
+        return Err(DerError::LengthBeyondInput {
+            offset: length_at,
+            needed: end.saturating_sub(input.len()),
+        });
+    };
     let tlv = Tlv {
         class,
         constructed,
         tag,
         header_len: pos,
-        value: &input[pos..end],
+        value,
     };
-    Ok((tlv, &input[end..]))
+    Ok((tlv, rest))
 }
 
 /// Iterate over the TLVs that make up a constructed value's contents.
@@ -241,10 +248,10 @@ pub fn oid_to_string(value: &[u8]) -> Option<String> {
 
 /// Read a DER INTEGER's contents as i64 (two's complement, at most 8 octets).
 pub fn integer_i64(value: &[u8]) -> Option<i64> {
-    if value.is_empty() || value.len() > 8 {
+    if value.len() > 8 {
         return None;
     }
-    let neg = value[0] & 0x80 != 0;
+    let neg = value.first()? & 0x80 != 0;
     let mut v: i64 = if neg { -1 } else { 0 };
     for &b in value {
         v = (v << 8) | i64::from(b);

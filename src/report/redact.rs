@@ -54,13 +54,14 @@ impl Names {
         if self.tokens.contains_key(&key) {
             return;
         }
-        let (i, prefix) = match class {
-            Class::User => (0, "user"),
-            Class::Host => (1, "host"),
-            Class::Realm => (2, "REALM"),
+        let [users, hosts, realms] = &mut self.counts;
+        let (count, prefix) = match class {
+            Class::User => (users, "user"),
+            Class::Host => (hosts, "host"),
+            Class::Realm => (realms, "REALM"),
         };
-        self.counts[i] += 1;
-        let token = format!("{prefix}-{}", self.counts[i]);
+        *count += 1;
+        let token = format!("{prefix}-{count}");
         if class == Class::Host {
             // The parent domain first (it may equal a realm already known), then the short name.
             if let Some((first, parent)) = key.split_once('.') {

@@ -52,12 +52,20 @@ pub fn run(m: &Model<'_>, out: &mut Vec<Finding>) {
             .push(x);
     }
     for ((_, alias, spn), case) in cases {
-        out.push(finding(m, &alias, &spn, &case));
+        // A case exists only once an exchange was pushed into it.
+        if let Some(&first) = case.exchanges.first() {
+            out.push(finding(m, &alias, &spn, &case, first));
+        }
     }
 }
 
-fn finding(m: &Model<'_>, alias: &str, spn: &str, case: &Case<'_, '_>) -> Finding {
-    let first = case.exchanges[0];
+fn finding(
+    m: &Model<'_>,
+    alias: &str,
+    spn: &str,
+    case: &Case<'_, '_>,
+    first: &KdcExchange<'_>,
+) -> Finding {
     let client = first.client;
     let canonical = case.chain.last().cloned().unwrap_or_default();
     let service = spn_service(spn).unwrap_or("HTTP");
