@@ -32,11 +32,13 @@ pub mod live;
 mod netmon;
 mod pcap;
 mod pcapng;
+mod pcapng_writer;
 mod reader;
 mod window;
 
 pub use error::{CaptureError, OpenError};
 pub use netmon::MediaType as NetMonMediaType;
+pub use pcapng_writer::{PcapngWriter, TsResolution};
 pub use reader::CaptureReader;
 
 /// A link-layer type: the LINKTYPE_* value of a pcap header / pcapng IDB. NetMon media types are

@@ -19,23 +19,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::net::IpAddr;
 use std::path::Path;
 
 use super::Report;
-use crate::capture::{CaptureReader, Frame, LinkType};
+use crate::capture::{CaptureReader, Frame, PcapngWriter, TsResolution};
 use crate::net::{NetDecoder, NetLimits, TcpFlags, Transport};
 
-/// pcapng block types and option codes used here.
-const BT_SHB: u32 = 0x0A0D_0D0A;
-const BT_IDB: u32 = 0x0000_0001;
-const BT_EPB: u32 = 0x0000_0006;
-const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
-const OPT_ENDOFOPT: u16 = 0;
-const OPT_COMMENT: u16 = 1;
-const SHB_USERAPPL: u16 = 4;
-const IF_TSRESOL: u16 = 9;
 /// Earlier segments of one connection added before a cited frame (an authentication exchange
 /// needs a handful; a long transfer keeps only its latest segments instead of growing the
 /// evidence without bound).
@@ -116,12 +107,18 @@ pub fn write_evidence_with(
         }
     }
 
-    let mut w = PcapngWriter::new(BufWriter::new(File::create(out)?));
-    w.section_header(&format!(
+    let comment = format!(
         "kerbscope evidence: {} findings from {} captures; packet bytes are unmodified",
         report.findings.len(),
         order.iter().filter(|c| cited.contains_key(*c)).count()
-    ))?;
+    );
+    // Frames come from files of any resolution: nanoseconds keep every timestamp exact.
+    let mut w = PcapngWriter::new(
+        BufWriter::new(File::create(out)?),
+        &comment,
+        None,
+        TsResolution::Nano,
+    )?;
     let mut summary = EvidenceSummary::default();
     for path in order {
         let Some(frames) = cited.get(path) else {
@@ -130,7 +127,7 @@ pub fn write_evidence_with(
         summary.captures += 1;
         write_capture(path, frames, &mut w, &mut summary)?;
     }
-    w.finish()?;
+    w.flush()?;
     Ok(summary)
 }
 
@@ -256,110 +253,4 @@ fn write_capture(
         }
     }
     Ok(())
-}
-
-/// A little-endian pcapng writer: one section, interfaces created per link type on demand.
-struct PcapngWriter<W: Write> {
-    out: W,
-    interfaces: Vec<LinkType>,
-}
-
-impl<W: Write> PcapngWriter<W> {
-    fn new(out: W) -> Self {
-        PcapngWriter {
-            out,
-            interfaces: Vec::new(),
-        }
-    }
-
-    fn section_header(&mut self, comment: &str) -> io::Result<()> {
-        let mut body = Vec::new();
-        body.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
-        body.extend_from_slice(&1u16.to_le_bytes());
-        body.extend_from_slice(&0u16.to_le_bytes());
-        body.extend_from_slice(&(-1i64).to_le_bytes()); // section length not given
-        push_option(&mut body, OPT_COMMENT, comment.as_bytes());
-        let appl = format!("kerbscope {}", env!("CARGO_PKG_VERSION"));
-        push_option(&mut body, SHB_USERAPPL, appl.as_bytes());
-        push_option(&mut body, OPT_ENDOFOPT, &[]);
-        self.block(BT_SHB, &body)
-    }
-
-    /// The interface id for `link`, writing its IDB the first time. None for link types a
-    /// pcapng IDB cannot hold (kerbscope's NetMon event pseudo-type).
-    fn interface(&mut self, link: LinkType) -> io::Result<Option<u32>> {
-        if let Some(i) = self.interfaces.iter().position(|l| *l == link) {
-            return Ok(u32::try_from(i).ok());
-        }
-        let Ok(code) = u16::try_from(link.0) else {
-            return Ok(None);
-        };
-        let mut body = Vec::new();
-        body.extend_from_slice(&code.to_le_bytes());
-        body.extend_from_slice(&0u16.to_le_bytes());
-        body.extend_from_slice(&0u32.to_le_bytes()); // snaplen: no limit
-        push_option(&mut body, IF_TSRESOL, &[9]); // nanoseconds
-        push_option(&mut body, OPT_ENDOFOPT, &[]);
-        self.block(BT_IDB, &body)?;
-        self.interfaces.push(link);
-        Ok(u32::try_from(self.interfaces.len() - 1).ok())
-    }
-
-    /// Write one EPB; false when the frame's link type cannot be written.
-    fn packet(&mut self, frame: &Frame<'_>, comments: &[&str]) -> io::Result<bool> {
-        let Some(iface) = self.interface(frame.link_type)? else {
-            return Ok(false);
-        };
-        let Ok(cap_len) = u32::try_from(frame.data.len()) else {
-            return Ok(false);
-        };
-        let ts = u64::try_from(frame.ts.secs)
-            .unwrap_or(0)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(u64::from(frame.ts.nanos));
-        let mut body = Vec::with_capacity(frame.data.len() + 64);
-        body.extend_from_slice(&iface.to_le_bytes());
-        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(ts as u32).to_le_bytes());
-        body.extend_from_slice(&cap_len.to_le_bytes());
-        body.extend_from_slice(&frame.orig_len.max(cap_len).to_le_bytes());
-        body.extend_from_slice(frame.data);
-        pad4(&mut body);
-        for c in comments {
-            push_option(&mut body, OPT_COMMENT, c.as_bytes());
-        }
-        push_option(&mut body, OPT_ENDOFOPT, &[]);
-        self.block(BT_EPB, &body)?;
-        Ok(true)
-    }
-
-    fn block(&mut self, block_type: u32, body: &[u8]) -> io::Result<()> {
-        let total = u32::try_from(body.len() + 12)
-            .map_err(|_| io::Error::other("pcapng block too large"))?;
-        self.out.write_all(&block_type.to_le_bytes())?;
-        self.out.write_all(&total.to_le_bytes())?;
-        self.out.write_all(body)?;
-        self.out.write_all(&total.to_le_bytes())
-    }
-
-    fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-}
-
-/// An option: code, length, value padded to 32 bits. Values longer than an option can hold
-/// are cut (comments only).
-fn push_option(body: &mut Vec<u8>, code: u16, value: &[u8]) {
-    let value = value.get(..usize::from(u16::MAX) - 3).unwrap_or(value);
-    let len = u16::try_from(value.len()).unwrap_or(u16::MAX - 3);
-    body.extend_from_slice(&code.to_le_bytes());
-    body.extend_from_slice(&len.to_le_bytes());
-    body.extend_from_slice(value);
-    pad4(body);
-}
-
-fn pad4(body: &mut Vec<u8>) {
-    while !body.len().is_multiple_of(4) {
-        body.push(0);
-    }
 }

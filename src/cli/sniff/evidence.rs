@@ -17,7 +17,7 @@ use kerbscope::capture::{Frame, LinkType, Timestamp};
 use kerbscope::event::{Event, EventBody};
 use kerbscope::net::{NetDecoder, NetLimits, TcpFlags, Transport};
 
-use super::pcapng_out::PcapngOut;
+use super::pcapng_out;
 
 /// Bytes of recent frames kept for TCP context.
 const RING_BYTES: usize = 16 << 20;
@@ -277,7 +277,7 @@ impl EvidenceKeeper {
              comments give the live frame numbers",
             self.name
         );
-        let mut out = PcapngOut::create(path, &comment, &self.name)?;
+        let mut out = pcapng_out::create(path, &comment, &self.name)?;
         let mut written = 0;
         for (s, comments) in self.pinned.values() {
             let refs: Vec<&str> = comments.iter().map(String::as_str).collect();
