@@ -7,7 +7,7 @@
 use std::io;
 
 use super::escape::html;
-use super::{Report, by_severity, count_phrase, detail_pairs, frame_ranges, stat, svg};
+use super::{Report, by_severity, count_phrase, detail_pairs, examined, frame_ranges, svg};
 use crate::analyze::finding::{Finding, Severity};
 
 /// No script, no fetch of any kind; only the inline stylesheet and inline SVG.
@@ -68,16 +68,8 @@ pub fn write_html(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let ordered = by_severity(&report.findings);
     if ordered.is_empty() {
         s.push_str(&format!(
-            "<p class=\"ok\">No authentication problem found. Examined {}, {}, {}.</p>\n",
-            count_phrase(
-                stat(report, "kerberos_messages") as usize,
-                "Kerberos message"
-            ),
-            count_phrase(stat(report, "dns_responses") as usize, "DNS response"),
-            count_phrase(
-                stat(report, "http_auth_headers") as usize,
-                "HTTP auth header"
-            ),
+            "<p class=\"ok\">No authentication problem found. Examined {}.</p>\n",
+            examined(report),
         ));
     } else {
         s.push_str("<table>\n<tr><th>#</th><th>severity</th><th>kind</th><th>summary</th><th>capture</th><th>frames</th></tr>\n");

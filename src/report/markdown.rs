@@ -6,7 +6,7 @@
 use std::io;
 
 use super::escape::{md, md_fence, one_line};
-use super::{Report, by_severity, count_phrase, detail_pairs, frame_ranges, stat};
+use super::{Report, by_severity, count_phrase, detail_pairs, examined, frame_ranges};
 use crate::analyze::finding::{Finding, Severity};
 
 pub fn write_markdown(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
@@ -46,16 +46,8 @@ pub fn write_markdown(report: &Report, out: &mut dyn io::Write) -> io::Result<()
     if ordered.is_empty() {
         writeln!(
             out,
-            "No authentication problem found. Examined {}, {}, {}.\n",
-            count_phrase(
-                stat(report, "kerberos_messages") as usize,
-                "Kerberos message"
-            ),
-            count_phrase(stat(report, "dns_responses") as usize, "DNS response"),
-            count_phrase(
-                stat(report, "http_auth_headers") as usize,
-                "HTTP auth header"
-            ),
+            "No authentication problem found. Examined {}.\n",
+            examined(report),
         )?;
         return Ok(());
     }

@@ -150,6 +150,22 @@ fn stat(report: &Report, key: &str) -> u64 {
     report.stats.get(key).and_then(|v| v.as_u64()).unwrap_or(0)
 }
 
+/// What a clean run looked at: "12 Kerberos messages, 4 DNS responses, 3 HTTP auth headers".
+fn examined(report: &Report) -> String {
+    format!(
+        "{}, {}, {}",
+        count_phrase(
+            stat(report, "kerberos_messages") as usize,
+            "Kerberos message"
+        ),
+        count_phrase(stat(report, "dns_responses") as usize, "DNS response"),
+        count_phrase(
+            stat(report, "http_auth_headers") as usize,
+            "HTTP auth header"
+        ),
+    )
+}
+
 /// "10, 23, 26-29, 33": ascending frame list with runs folded.
 fn frame_ranges(frames: &[u64]) -> String {
     let mut parts: Vec<String> = Vec::new();

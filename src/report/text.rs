@@ -7,7 +7,7 @@
 use std::io;
 
 use super::escape::{one_line, wrap};
-use super::{CaptureInfo, Report, by_severity, count_phrase, detail_pairs, frame_ranges, stat};
+use super::{CaptureInfo, Report, by_severity, count_phrase, detail_pairs, examined, frame_ranges};
 use crate::analyze::finding::{Finding, Severity};
 
 const WIDTH: usize = 100;
@@ -194,17 +194,9 @@ fn closing_line(report: &Report, st: &Style) -> String {
         return st.paint(
             "32",
             &format!(
-                "No authentication problem found in {n_caps} ({}): examined {}, {}, {}.",
+                "No authentication problem found in {n_caps} ({}): examined {}.",
                 count_phrase(packets as usize, "packet"),
-                count_phrase(
-                    stat(report, "kerberos_messages") as usize,
-                    "Kerberos message"
-                ),
-                count_phrase(stat(report, "dns_responses") as usize, "DNS response"),
-                count_phrase(
-                    stat(report, "http_auth_headers") as usize,
-                    "HTTP auth header"
-                ),
+                examined(report),
             ),
         );
     }
