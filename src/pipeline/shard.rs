@@ -34,7 +34,7 @@ const BATCH_FRAMES: usize = 2048;
 const POOL_PER_WORKER: usize = 6;
 /// A recycled buffer that grew past this (one huge frame) is shrunk back.
 const BATCH_KEEP_CAPACITY: usize = 4 * BATCH_BYTES;
-/// Frames between two progress updates on the inline path.
+/// Frames between two progress updates.
 const PROGRESS_EVERY: u64 = 8192;
 
 /// The run's memory budget for decoder state, split evenly between the workers of one capture.
@@ -359,25 +359,13 @@ fn parallel_walk(
                 }
             }
         }
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    totals.add(&frame);
-                    let shard = even_shard(&frame, workers);
-                    if shard == 0 || orphaned.get(shard).copied().unwrap_or(true) {
-                        own.frame(&frame);
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    read_error(&mut totals, e);
-                    break;
-                }
+        walk(reader, &mut totals, feed, |frame| {
+            let shard = even_shard(frame, workers);
+            if shard == 0 || orphaned.get(shard).copied().unwrap_or(true) {
+                own.frame(frame);
             }
-            if totals.packets % PROGRESS_EVERY == 0 {
-                feed.update(reader.bytes_consumed(), totals.packets);
-            }
-        }
+            true
+        });
         let mut outputs = Vec::with_capacity(workers);
         for (shard, h) in handles {
             match h.join() {
@@ -398,6 +386,34 @@ fn parallel_walk(
 
 type Output = (Vec<Event>, AllStats);
 
+/// Reads every frame into `each`, keeping the file's totals and the progress bar; stops at the
+/// end of the file, at a read error (kept as a warning), or when `each` returns false.
+fn walk(
+    reader: &mut CaptureReader,
+    totals: &mut Totals,
+    feed: &mut ProgressFeed<'_>,
+    mut each: impl FnMut(&Frame<'_>) -> bool,
+) {
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                totals.add(&frame);
+                if !each(&frame) {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                read_error(totals, e);
+                break;
+            }
+        }
+        if totals.packets.is_multiple_of(PROGRESS_EVERY) {
+            feed.update(reader.bytes_consumed(), totals.packets);
+        }
+    }
+}
+
 fn read_error(totals: &mut Totals, e: impl std::fmt::Display) {
     totals.warnings.push(format!(
         "{e}; results cover the {} frames before it",
@@ -413,22 +429,10 @@ fn inline(
 ) -> (Vec<Output>, Totals) {
     let mut worker = Worker::new(index, 1, opts);
     let mut totals = Totals::default();
-    loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => {
-                totals.add(&frame);
-                worker.frame(&frame);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                read_error(&mut totals, e);
-                break;
-            }
-        }
-        if totals.packets % PROGRESS_EVERY == 0 {
-            feed.update(reader.bytes_consumed(), totals.packets);
-        }
-    }
+    walk(reader, &mut totals, feed, |frame| {
+        worker.frame(frame);
+        true
+    });
     (vec![worker.finish()], totals)
 }
 
@@ -481,38 +485,23 @@ fn sharded(
                 allocated: 1,
             });
         }
-        let mut alive = true;
-        while alive {
-            let frame = match reader.next_frame() {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(e) => {
-                    read_error(&mut totals, e);
-                    break;
-                }
-            };
-            totals.add(&frame);
-            let lane = match split.shard(&frame) {
-                0 => {
-                    own.frame(&frame);
-                    continue;
-                }
-                n => n - 1,
-            };
-            let Some(lane) = lanes.get_mut(lane) else {
-                own.frame(&frame);
-                continue;
+        walk(reader, &mut totals, feed, |frame| {
+            let Some(lane) = split
+                .shard(frame)
+                .checked_sub(1)
+                .and_then(|n| lanes.get_mut(n))
+            else {
+                // Shard 0, or a helper that could not be started: decoded here.
+                own.frame(frame);
+                return true;
             };
             match map.as_deref().and_then(|m| offset_in(m, frame.data)) {
-                Some(start) => lane.current.push_mapped(&frame, start),
-                None => lane.current.push(&frame),
+                Some(start) => lane.current.push_mapped(frame, start),
+                None => lane.current.push(frame),
             }
-            if lane.current.is_full() {
-                // A send fails only if that worker died; stop reading, keep what was decoded.
-                alive = lane.send();
-                feed.update(reader.bytes_consumed(), totals.packets);
-            }
-        }
+            // A send fails only if that worker died; stop reading, keep what was decoded.
+            !lane.current.is_full() || lane.send()
+        });
         let mut flushed = Vec::with_capacity(helpers);
         for lane in lanes {
             if !lane.current.frames.is_empty() {
