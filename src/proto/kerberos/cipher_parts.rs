@@ -19,7 +19,7 @@ use super::constants::{MessageType, PaDataType};
 use super::fields::{self, Ctx, Elem};
 use super::flags::{AP_OPTIONS, flag_names};
 use super::padata;
-use crate::proto::der::{self, Class, DerError};
+use crate::proto::der::{self, Class};
 
 /// One EncryptedData, borrowing its ciphertext.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,16 +85,7 @@ pub enum RawMessage<'a> {
 }
 
 fn outer(bytes: &[u8]) -> Result<Elem<'_>, KrbDecodeError> {
-    let (tlv, _) = der::read_tlv(bytes).map_err(|e| match e {
-        DerError::Incomplete { needed } | DerError::LengthBeyondInput { needed, .. } => {
-            KrbDecodeError::NeedMore { needed }
-        }
-        DerError::Malformed { offset, what } => KrbDecodeError::Malformed { offset, what },
-        DerError::TooDeep { offset } => KrbDecodeError::Malformed {
-            offset,
-            what: "nested too deep",
-        },
-    })?;
+    let (tlv, _) = der::read_tlv(bytes).map_err(super::outer_error)?;
     if tlv.class != Class::Application || !tlv.constructed {
         return Err(KrbDecodeError::NotKerberos);
     }

@@ -55,6 +55,21 @@ pub enum KrbDecodeError {
     NotKerberos,
 }
 
+/// A DER error reading a message's outermost element: a length beyond the input means the rest
+/// has not arrived yet (`NeedMore`, a stream waits); anything else is malformed.
+pub(crate) fn outer_error(e: DerError) -> KrbDecodeError {
+    match e {
+        DerError::Incomplete { needed } | DerError::LengthBeyondInput { needed, .. } => {
+            KrbDecodeError::NeedMore { needed }
+        }
+        DerError::Malformed { offset, what } => KrbDecodeError::Malformed { offset, what },
+        DerError::TooDeep { offset } => KrbDecodeError::Malformed {
+            offset,
+            what: "nested too deep",
+        },
+    }
+}
+
 impl fmt::Display for KrbDecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -82,16 +97,7 @@ pub fn decode(bytes: &[u8]) -> Result<KrbMessage, KrbDecodeError> {
     if first & 0xe0 != 0x60 || u32::from(first & 0x1f) < FIRST_MESSAGE_TAG {
         return Err(KrbDecodeError::NotKerberos);
     }
-    let (tlv, rest) = der::read_tlv(bytes).map_err(|e| match e {
-        DerError::Incomplete { needed } | DerError::LengthBeyondInput { needed, .. } => {
-            KrbDecodeError::NeedMore { needed }
-        }
-        DerError::Malformed { offset, what } => KrbDecodeError::Malformed { offset, what },
-        DerError::TooDeep { offset } => KrbDecodeError::Malformed {
-            offset,
-            what: "nested too deep",
-        },
-    })?;
+    let (tlv, rest) = der::read_tlv(bytes).map_err(outer_error)?;
     if tlv.class != Class::Application {
         return Err(KrbDecodeError::NotKerberos);
     }
