@@ -12,10 +12,10 @@
 //! Memory is bounded by design: the reader's buffers and the batch queues are fixed in size, TCP
 //! buffering, fragment reassembly and connection counts are capped (the run's budget is split
 //! between the workers), and in analysis mode plain HTTP traffic without authentication is
-//! dropped as it is decoded (`http_filter`), so the kept events do not grow with background
+//! dropped as it is decoded (`event_filter`), so the kept events do not grow with background
 //! traffic. Output is identical for every `-j` unless one of those caps is reached.
 
-mod http_filter;
+mod event_filter;
 mod merge;
 mod progress;
 mod shard;
@@ -57,7 +57,7 @@ pub struct DissectOptions {
     pub threads: usize,
     /// Keep every HTTP event (`kerbscope events`). When false (analysis), only HTTP events of
     /// connections that carried an authentication header or a 401/407 are kept, plus a few
-    /// plain messages around them; see `http_filter`.
+    /// plain messages around them; see `event_filter`.
     pub keep_plain_http: bool,
     /// Draw a progress bar on stderr when it is a terminal.
     pub progress: bool,

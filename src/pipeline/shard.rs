@@ -19,7 +19,7 @@ use crate::event::Event;
 use crate::net::defrag::DefragLimits;
 use crate::net::{NetLimits, TcpLimits};
 
-use super::http_filter::HttpFilter;
+use super::event_filter::EventFilter;
 use super::merge;
 use super::progress::Progress;
 use super::split::{READ_COST, READ_COST_MAPPED, Split, even_shard};
@@ -142,7 +142,7 @@ fn limits(workers: usize) -> (NetLimits, TcpLimits) {
 /// One shard's decoder and the events it kept.
 pub(super) struct Worker {
     dissector: Dissector,
-    filter: HttpFilter,
+    filter: EventFilter,
     scratch: Vec<Event>,
     events: Vec<Event>,
     last_frame: u64,
@@ -156,7 +156,7 @@ impl Worker {
         dissector.keep_kerberos_bytes(opts.keys.is_some());
         Worker {
             dissector,
-            filter: HttpFilter::new(keep_plain_http),
+            filter: EventFilter::new(keep_plain_http),
             scratch: Vec::new(),
             events: Vec::new(),
             last_frame: 0,

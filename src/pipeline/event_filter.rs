@@ -1,4 +1,4 @@
-//! Keeps the events of an analysis run small on captures full of plain web traffic: an HTTP
+//! Keeps the events of an analysis run small on captures full of background traffic: an HTTP
 //! event is kept when it carries an authentication header (RFC 9110 §11: `Authorization`,
 //! `WWW-Authenticate`, `Proxy-*`) or a 401 / 407 status, together with up to `CONTEXT` plain
 //! messages of the same connection just before it and just after it (the request a challenge
@@ -33,15 +33,15 @@ struct ConnState {
     last: u64,
 }
 
-pub(super) struct HttpFilter {
+pub(super) struct EventFilter {
     keep_all: bool,
     conns: HashMap<u64, ConnState>,
     last_sweep: u64,
 }
 
-impl HttpFilter {
-    pub(super) fn new(keep_plain_http: bool) -> HttpFilter {
-        HttpFilter {
+impl EventFilter {
+    pub(super) fn new(keep_plain_http: bool) -> EventFilter {
+        EventFilter {
             keep_all: keep_plain_http,
             conns: HashMap::new(),
             last_sweep: 0,
@@ -125,7 +125,7 @@ mod tests {
         }
     }
 
-    fn run(filter: &mut HttpFilter, events: Vec<Event>) -> Vec<u64> {
+    fn run(filter: &mut EventFilter, events: Vec<Event>) -> Vec<u64> {
         let mut out = Vec::new();
         for e in events {
             let pos = e.frame;
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn plain_connection_is_dropped_auth_connection_keeps_context() {
-        let mut f = HttpFilter::new(false);
+        let mut f = EventFilter::new(false);
         let mut events: Vec<Event> = (1..=10).map(|i| http(i, 7, Some(200), false)).collect();
         // Connection 9: six plain messages, a 401, then six more plain ones.
         events.extend((11..=16).map(|i| http(i, 9, Some(200), false)));
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn auth_header_counts_and_other_protocols_pass() {
-        let mut f = HttpFilter::new(false);
+        let mut f = EventFilter::new(false);
         let dns = |frame: u64, wire: &[u8]| Event {
             body: EventBody::Dns(Box::new(DnsEvent {
                 transport: "udp",
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn context_is_forgotten_after_the_window() {
-        let mut f = HttpFilter::new(false);
+        let mut f = EventFilter::new(false);
         let far = WINDOW + 10;
         let kept = run(
             &mut f,
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn keep_all_passes_everything() {
-        let mut f = HttpFilter::new(true);
+        let mut f = EventFilter::new(true);
         let kept = run(
             &mut f,
             (1..=5).map(|i| http(i, 1, Some(200), false)).collect(),
