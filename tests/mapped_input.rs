@@ -117,3 +117,93 @@ fn mapped_and_read_input_agree_for_every_thread_count() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A filler whose payload is a chain of fake pcap records (plausible timestamps and lengths),
+/// so a boundary guessed inside it (`src/pipeline/segmented.rs`) chains through eight
+/// "records" and is wrong: the walk must notice and walk that segment again.
+fn decoy_filler(copy: usize) -> Vec<u8> {
+    let mut f = filler(copy);
+    let payload_at = 14 + 20 + 8;
+    let mut decoy = Vec::new();
+    while decoy.len() + 116 <= FILLER_PAYLOAD {
+        decoy.extend(1_700_000_000u32.to_le_bytes());
+        decoy.extend(5u32.to_le_bytes());
+        decoy.extend(100u32.to_le_bytes());
+        decoy.extend(100u32.to_le_bytes());
+        decoy.extend(std::iter::repeat_n(0x11, 100));
+    }
+    f[payload_at..payload_at + decoy.len()].copy_from_slice(&decoy);
+    f
+}
+
+/// Records of `src` and decoy fillers until `len`; optionally a record in the middle whose
+/// captured length is corrupt, and the last record cut short.
+fn build_hostile(src: &Path, out: &Path, len: usize, corrupt_middle: bool) {
+    let bytes = std::fs::read(src).unwrap();
+    let (header, records) = bytes.split_at(24);
+    let mut file = header.to_vec();
+    let mut copy = 0;
+    let mut corrupted = !corrupt_middle;
+    while file.len() < len {
+        file.extend(records);
+        for _ in 0..8 {
+            file.extend(record(1_700_000_000, &decoy_filler(copy)));
+            copy += 1;
+        }
+        if !corrupted && file.len() > len / 2 {
+            // incl_len far above the snap length and 256 KiB: a malformed record.
+            let mut bad = record(1_700_000_000, &decoy_filler(copy));
+            bad[8..12].copy_from_slice(&0x7fff_0000u32.to_le_bytes());
+            file.extend(bad);
+            corrupted = true;
+        }
+    }
+    file.truncate(file.len() - 3);
+    std::fs::write(out, file).unwrap();
+}
+
+fn run_full(args: &[&str], no_mmap: bool) -> (Vec<u8>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kerbscope"));
+    cmd.args(args);
+    if no_mmap {
+        cmd.env("KERBSCOPE_NO_MMAP", "1");
+    } else {
+        cmd.env_remove("KERBSCOPE_NO_MMAP");
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+    (
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The serial reader (read path, one thread) is the truth: the parallel segmented walk of the
+/// mapped file must give the same events, the same frame numbers and the same warnings, also
+/// when boundary guesses land on decoys, a record in the middle is corrupt and the file is cut.
+#[test]
+fn segmented_walk_matches_the_serial_reader_on_hostile_layouts() {
+    let dir = std::env::temp_dir().join(format!("kerbscope-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = lab("delegation_ok.pcap");
+    for (name, corrupt) in [("decoys.pcap", false), ("corrupt.pcap", true)] {
+        let path = dir.join(name);
+        build_hostile(&src, &path, 41 << 20, corrupt);
+        let p = path.to_str().unwrap();
+        let (truth, truth_err) = run_full(&["events", "-j", "1", p], true);
+        assert!(kerberos_events(&truth) > 0);
+        assert!(truth_err.contains("warning"), "{name}: {truth_err}");
+        for j in ["2", "3", "4"] {
+            let (mapped, mapped_err) = run_full(&["events", "-j", j, p], false);
+            assert!(
+                mapped == truth,
+                "{name} events -j {j}: differs from the serial reader"
+            );
+            assert_eq!(mapped_err, truth_err, "{name} -j {j}: warnings differ");
+        }
+        let (report_truth, _) = run_full(&["analyze", "--format", "json", "-j", "1", p], true);
+        let (report, _) = run_full(&["analyze", "--format", "json", "-j", "2", p], false);
+        assert!(report == report_truth, "{name} analyze -j 2 differs");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

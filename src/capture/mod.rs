@@ -38,6 +38,7 @@ mod window;
 
 pub use error::{CaptureError, OpenError};
 pub use netmon::MediaType as NetMonMediaType;
+pub use pcap::{MappedRecord, PcapLayout};
 pub use pcapng_writer::{PcapngWriter, TsResolution};
 pub use reader::CaptureReader;
 

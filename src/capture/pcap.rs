@@ -102,6 +102,19 @@ impl PcapReader {
         self.snaplen
     }
 
+    /// The file's record layout, for walking a mapped file from any record boundary
+    /// (`PcapLayout::record_at`); the same decoding `next` does.
+    pub fn layout(&self) -> PcapLayout {
+        PcapLayout {
+            endian: self.endian,
+            record_header_len: self.record_header_len,
+            nanos: self.nanos,
+            link_type: self.link_type,
+            snaplen: self.snaplen,
+            max_incl: self.max_incl,
+        }
+    }
+
     /// The next record, with `data_start` an index into `win.buffer()` valid until the next call.
     #[inline]
     pub fn next(&mut self, win: &mut Window) -> Result<Option<RawRecord>, CaptureError> {
@@ -126,20 +139,7 @@ impl PcapReader {
             Some(h) => h,
             None => return Err(CaptureError::truncated(win.offset(), "a record header")),
         };
-        let e = self.endian;
-        let ts_sec = e.u32_of([header[0], header[1], header[2], header[3]]);
-        let ts_frac = e.u32_of([header[4], header[5], header[6], header[7]]);
-        let incl_len = e.u32_of([header[8], header[9], header[10], header[11]]);
-        let orig_len = e.u32_of([header[12], header[13], header[14], header[15]]);
-        if incl_len > self.max_incl {
-            return Err(CaptureError::malformed(
-                win.offset(),
-                format!(
-                    "captured length {incl_len} exceeds the limit {} (snap length {})",
-                    self.max_incl, self.snaplen
-                ),
-            ));
-        }
+        let (ts, incl_len, orig_len) = self.layout().decode_header(header, win.offset())?;
         if incl_len > self.snaplen && self.snaplen != 0 {
             self.over_snaplen += 1;
         }
@@ -156,11 +156,6 @@ impl PcapReader {
                 ));
             }
         }
-        let ts = if self.nanos {
-            split_fraction(ts_sec, ts_frac, 1_000_000_000, 1, 9)
-        } else {
-            split_fraction(ts_sec, ts_frac, 1_000_000, 1_000, 6)
-        };
         let data_start = win.pos() + hlen;
         win.consume(total);
         Ok(Some(RawRecord {
@@ -170,6 +165,147 @@ impl PcapReader {
             data_start,
             data_len: incl_len as usize,
         }))
+    }
+}
+
+/// How the records of one pcap file are laid out: what `PcapReader::next` decodes each record
+/// header with, and what walks a memory-mapped file from any record boundary in parallel.
+#[derive(Clone, Copy, Debug)]
+pub struct PcapLayout {
+    endian: Endian,
+    record_header_len: usize,
+    nanos: bool,
+    pub link_type: LinkType,
+    pub snaplen: u32,
+    max_incl: u32,
+}
+
+/// One record of a mapped pcap file: where its data lies and where the next record starts.
+#[derive(Clone, Copy, Debug)]
+pub struct MappedRecord {
+    pub ts: Timestamp,
+    pub orig_len: u32,
+    pub data_start: usize,
+    pub data_len: usize,
+    pub next: usize,
+    /// `incl_len` above the file's snap length (accepted, counted in the reader's warnings).
+    pub over_snaplen: bool,
+}
+
+impl PcapLayout {
+    /// The longest a record (header and data) can be.
+    pub fn max_record_len(&self) -> usize {
+        self.record_header_len + self.max_incl as usize
+    }
+
+    /// Timestamp, captured length and original length of a record header at file offset
+    /// `offset`; a captured length above every sane limit is corruption.
+    #[inline]
+    fn decode_header(
+        &self,
+        header: [u8; 16],
+        offset: u64,
+    ) -> Result<(Timestamp, u32, u32), CaptureError> {
+        let e = self.endian;
+        let ts_sec = e.u32_of([header[0], header[1], header[2], header[3]]);
+        let ts_frac = e.u32_of([header[4], header[5], header[6], header[7]]);
+        let incl_len = e.u32_of([header[8], header[9], header[10], header[11]]);
+        let orig_len = e.u32_of([header[12], header[13], header[14], header[15]]);
+        if incl_len > self.max_incl {
+            return Err(CaptureError::malformed(
+                offset,
+                format!(
+                    "captured length {incl_len} exceeds the limit {} (snap length {})",
+                    self.max_incl, self.snaplen
+                ),
+            ));
+        }
+        let ts = if self.nanos {
+            split_fraction(ts_sec, ts_frac, 1_000_000_000, 1, 9)
+        } else {
+            split_fraction(ts_sec, ts_frac, 1_000_000, 1_000, 6)
+        };
+        Ok((ts, incl_len, orig_len))
+    }
+
+    /// The record at `offset` of the whole file `file`: `Ok(None)` exactly at the end, the same
+    /// errors (and offsets) as `PcapReader::next` for a cut or corrupt record.
+    #[inline]
+    pub fn record_at(
+        &self,
+        file: &[u8],
+        offset: usize,
+    ) -> Result<Option<MappedRecord>, CaptureError> {
+        let hlen = self.record_header_len;
+        let rest = file.get(offset..).unwrap_or_default();
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        let Some(header) = rest.get(..16).and_then(|h| <[u8; 16]>::try_from(h).ok()) else {
+            return Err(CaptureError::truncated(
+                offset as u64,
+                format!("a record header ({} of {hlen} bytes)", rest.len()),
+            ));
+        };
+        if rest.len() < hlen {
+            return Err(CaptureError::truncated(
+                offset as u64,
+                format!("a record header ({} of {hlen} bytes)", rest.len()),
+            ));
+        }
+        let (ts, incl_len, orig_len) = self.decode_header(header, offset as u64)?;
+        let total = hlen + incl_len as usize;
+        if rest.len() < total {
+            return Err(CaptureError::truncated(
+                offset as u64,
+                format!(
+                    "packet data ({} of {incl_len} bytes)",
+                    rest.len().saturating_sub(hlen)
+                ),
+            ));
+        }
+        Ok(Some(MappedRecord {
+            ts,
+            orig_len,
+            data_start: offset + hlen,
+            data_len: incl_len as usize,
+            next: offset + total,
+            over_snaplen: incl_len > self.snaplen && self.snaplen != 0,
+        }))
+    }
+
+    /// Whether `offset` looks like the start of a run of `count` records (or of records up to
+    /// the end of the file): sane lengths, sub-second fields in range and timestamps within a
+    /// day of each other. Used only to guess where a record starts inside a segment of a
+    /// mapped file; every guess is checked against the walk of the segment before it.
+    pub fn plausible_run(&self, file: &[u8], mut offset: usize, count: usize) -> bool {
+        let per_sec = if self.nanos { 1_000_000_000 } else { 1_000_000 };
+        let mut last_sec: Option<u32> = None;
+        for _ in 0..count {
+            let Some(header) = file
+                .get(offset..offset.saturating_add(16))
+                .and_then(|h| <[u8; 16]>::try_from(h).ok())
+            else {
+                return offset == file.len();
+            };
+            let e = self.endian;
+            let sec = e.u32_of([header[0], header[1], header[2], header[3]]);
+            let frac = e.u32_of([header[4], header[5], header[6], header[7]]);
+            let incl = e.u32_of([header[8], header[9], header[10], header[11]]);
+            let orig = e.u32_of([header[12], header[13], header[14], header[15]]);
+            if frac >= per_sec || incl > self.max_incl || orig < incl || incl == 0 {
+                return false;
+            }
+            if last_sec.is_some_and(|l| l.abs_diff(sec) > 86_400) {
+                return false;
+            }
+            last_sec = Some(sec);
+            offset = offset.saturating_add(self.record_header_len + incl as usize);
+            if offset > file.len() {
+                return false;
+            }
+        }
+        true
     }
 }
 

@@ -19,7 +19,7 @@ use memmap2::Mmap;
 
 use super::error::{CaptureError, OpenError};
 use super::netmon::{MAX_NETMON_FILE, NetMonReader};
-use super::pcap::{self, PcapReader};
+use super::pcap::{self, PcapLayout, PcapReader};
 use super::pcapng::PcapngReader;
 use super::window::{INITIAL_WINDOW, Window};
 use super::{CaptureFormat, Frame, LinkType, RawRecord};
@@ -357,6 +357,31 @@ impl CaptureReader {
         match &self.body {
             Body::Pcap { win, .. } | Body::Pcapng { win, .. } => win.map().cloned(),
             Body::NetMon { .. } => None,
+        }
+    }
+
+    /// A mapped libpcap file not yet read from: its map, record layout and the offset of its
+    /// first record, so its records can be walked from several places at once
+    /// (`pipeline`'s segmented walk). `None` for every other input.
+    pub fn mapped_pcap(&self) -> Option<(Arc<Mmap>, PcapLayout, usize)> {
+        match &self.body {
+            Body::Pcap { win, reader } if !self.gzip && self.frames == 0 && !self.finished => {
+                reader.link_type()?;
+                let map = win.map()?.clone();
+                let first = usize::try_from(win.offset()).ok()?;
+                Some((map, reader.layout(), first))
+            }
+            _ => None,
+        }
+    }
+
+    /// Records what a walk of the file outside this reader (`mapped_pcap`) read: the frame
+    /// count and records over the snap length (for `warnings`). The reader is finished.
+    pub fn walked_elsewhere(&mut self, frames: u64, over_snaplen: u64) {
+        self.frames = frames;
+        self.finished = true;
+        if let Body::Pcap { reader, .. } = &mut self.body {
+            reader.over_snaplen += over_snaplen;
         }
     }
 

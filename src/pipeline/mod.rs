@@ -18,6 +18,7 @@
 mod event_filter;
 mod merge;
 mod progress;
+mod segmented;
 mod shard;
 mod split;
 
