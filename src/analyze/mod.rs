@@ -21,7 +21,18 @@ use finding::Severity;
 /// The findings one capture's events prove (sorted by first frame, kind). Live capture calls
 /// this on its sliding window of events.
 pub fn findings_for(capture: &str, events: &[crate::event::Event]) -> Vec<finding::Finding> {
-    let model = model::Model::build(capture, events);
+    findings_until(capture, events, 0)
+}
+
+/// `findings_for`, knowing that the capture has events at least until frame `last_frame`
+/// (events decoded but not kept for the analysis).
+pub fn findings_until(
+    capture: &str,
+    events: &[crate::event::Event],
+    last_frame: u64,
+) -> Vec<finding::Finding> {
+    let mut model = model::Model::build(capture, events);
+    model.last_frame = model.last_frame.max(last_frame);
     let mut findings = rules::run_all(&model);
     findings.sort_by_key(|f| f.sort_key());
     findings
@@ -34,7 +45,7 @@ pub fn analyze(runs: &[CaptureRun]) -> Report {
     let mut stats: serde_json::Map<String, serde_json::Value> = serde_json::Map::new();
     for run in runs {
         let path = run.path.display().to_string();
-        findings.extend(findings_for(&path, &run.events));
+        findings.extend(findings_until(&path, &run.events, run.set_aside_last_frame));
         captures.push(CaptureInfo {
             path: path.clone(),
             format: if run.gzip {

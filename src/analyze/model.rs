@@ -131,6 +131,9 @@ pub struct Model<'a> {
     /// Client principal names seen per client address (AS-REQ / KDC reply cname), in order.
     pub users: HashMap<IpAddr, String>,
     pub realms: HashMap<IpAddr, String>,
+    /// The highest frame the model's events show, or that the capture is otherwise known to
+    /// reach: a step left unanswered before it was abandoned, not cut off by the capture's end.
+    pub last_frame: u64,
 }
 
 impl<'a> Model<'a> {
@@ -258,6 +261,12 @@ impl<'a> Model<'a> {
                 }
             }
         }
+        let steps = conns
+            .iter()
+            .flat_map(|c| c.steps.iter().map(|s| s.event.frame));
+        let exchanges = kdc.iter().flat_map(|x| x.frames());
+        let answers = dns.iter().map(|a: &DnsAnswer<'_>| a.event.frame);
+        let last_frame = steps.chain(exchanges).chain(answers).max().unwrap_or(0);
         Model {
             capture,
             kdc,
@@ -265,6 +274,7 @@ impl<'a> Model<'a> {
             conns,
             users,
             realms,
+            last_frame,
         }
     }
 

@@ -38,6 +38,9 @@ pub struct DissectStats {
     pub dns_messages: u64,
     pub dns_responses: u64,
     pub dns_malformed: u64,
+    /// DNS answers not kept for the analysis: their client showed no other kept event in the
+    /// 2^20 frames after them (`pipeline::dns_retention`). Zero for the `events` command.
+    pub dns_answers_set_aside: u64,
     pub http_messages: u64,
     pub http_auth_headers: u64,
     pub http_malformed: u64,

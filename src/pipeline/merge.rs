@@ -66,6 +66,7 @@ pub(super) fn add_stats(a: &mut AllStats, b: &AllStats) {
             dns_messages,
             dns_responses,
             dns_malformed,
+            dns_answers_set_aside,
             http_messages,
             http_auth_headers,
             http_malformed,

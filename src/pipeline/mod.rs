@@ -15,6 +15,7 @@
 //! dropped as it is decoded (`event_filter`), so the kept events do not grow with background
 //! traffic. Output is identical for every `-j` unless one of those caps is reached.
 
+mod dns_retention;
 mod event_filter;
 mod merge;
 mod progress;
@@ -49,6 +50,9 @@ pub struct CaptureRun {
     /// Sorted by frame; events of one frame in decoding order.
     pub events: Vec<Event>,
     pub stats: AllStats,
+    /// The last frame of a DNS answer not kept in `events` (`dns_retention`; 0 when none):
+    /// it still shows that the capture went on until there.
+    pub set_aside_last_frame: u64,
 }
 
 /// How a run decodes its captures.

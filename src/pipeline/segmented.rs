@@ -32,7 +32,7 @@ use memmap2::{Mmap, UncheckedAdvice};
 use crate::capture::{CaptureError, Frame, PcapLayout, Timestamp};
 
 use super::DissectOptions;
-use super::shard::{Output, ProgressFeed, Totals, Worker, read_error};
+use super::shard::{Output, ProgressFeed, Totals, Worker, read_error, retention, settle};
 use super::split::even_shard;
 
 /// Bytes of file per segment: large enough that the barrier and the boundary guess cost
@@ -342,6 +342,9 @@ fn thread_loop(
                 &mut rewalk,
                 book.as_deref_mut(),
             );
+            if let Some(w) = worker.as_mut() {
+                w.checkpoint(chain.frames);
+            }
         }
         barrier.wait();
     }
@@ -388,6 +391,7 @@ pub(super) fn run(
             .collect(),
     ];
     let barrier = Barrier::new(n);
+    let retention = retention(opts, n);
     let mut book = Bookkeeping {
         totals: Totals::default(),
         over_snaplen: 0,
@@ -400,14 +404,14 @@ pub(super) fn run(
         let mut gates = Vec::with_capacity(n - 1);
         for shard in 1..n {
             let (go, wait) = channel::<bool>();
-            let (slots, barrier) = (&slots, &barrier);
+            let (slots, barrier, retention) = (&slots, &barrier, retention.as_ref());
             let spawned = std::thread::Builder::new()
                 .name(format!("kerbscope-seg{shard}"))
                 .spawn_scoped(s, move || {
                     if !started(&wait) {
                         return None;
                     }
-                    let worker = Worker::new(index, n, opts);
+                    let worker = Worker::new(index, n, shard, retention, opts);
                     thread_loop(view, slots, barrier, shard, Some(worker), None)
                 });
             match spawned {
@@ -426,7 +430,7 @@ pub(super) fn run(
         for g in &gates {
             let _ = g.send(true);
         }
-        let own = Worker::new(index, n, opts);
+        let own = Worker::new(index, n, 0, retention.as_ref(), opts);
         let mut outputs = vec![thread_loop(
             view,
             &slots,
@@ -442,7 +446,7 @@ pub(super) fn run(
         return Segmented::NoThreads;
     };
     let mut totals = book.totals;
-    let outputs = outputs
+    let mut outputs: Vec<Output> = outputs
         .into_iter()
         .enumerate()
         .map(|(shard, out)| {
@@ -454,6 +458,7 @@ pub(super) fn run(
             })
         })
         .collect();
+    settle(retention.as_ref(), &mut outputs);
     Segmented::Done {
         outputs,
         totals,

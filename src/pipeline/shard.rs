@@ -19,6 +19,7 @@ use crate::event::Event;
 use crate::net::defrag::DefragLimits;
 use crate::net::{NetLimits, TcpLimits};
 
+use super::dns_retention::{self, Pending, Retainer, SetAside, Shared};
 use super::event_filter::EventFilter;
 use super::merge;
 use super::progress::Progress;
@@ -59,6 +60,8 @@ struct Meta {
 struct Batch {
     data: Vec<u8>,
     frames: Vec<Meta>,
+    /// The reader had walked every frame up to this number when it sent the batch.
+    through: u64,
 }
 
 impl Batch {
@@ -66,6 +69,7 @@ impl Batch {
         Batch {
             data: Vec::with_capacity(BATCH_BYTES + 2048),
             frames: Vec::with_capacity(BATCH_FRAMES),
+            through: 0,
         }
     }
 
@@ -114,6 +118,7 @@ impl Batch {
     fn recycle(mut self) -> Batch {
         self.data.clear();
         self.frames.clear();
+        self.through = 0;
         if self.data.capacity() > BATCH_KEEP_CAPACITY {
             self.data.shrink_to(BATCH_BYTES);
         }
@@ -144,13 +149,27 @@ fn limits(workers: usize) -> (NetLimits, TcpLimits) {
 pub(super) struct Worker {
     dissector: Dissector,
     filter: EventFilter,
+    retainer: Option<Retainer>,
     scratch: Vec<Event>,
     events: Vec<Event>,
     last_frame: u64,
 }
 
+/// The DNS-answer retention shared by the workers of one capture: none when every event is
+/// kept (`keep_plain_http`, the `events` command).
+pub(super) fn retention(opts: &DissectOptions, workers: usize) -> Option<Arc<Shared>> {
+    (!opts.keep_plain_http).then(|| Shared::new(workers))
+}
+
 impl Worker {
-    pub(super) fn new(capture: usize, workers: usize, opts: &DissectOptions) -> Worker {
+    /// The decoder of shard `slot` of `workers`.
+    pub(super) fn new(
+        capture: usize,
+        workers: usize,
+        slot: usize,
+        retention: Option<&Arc<Shared>>,
+        opts: &DissectOptions,
+    ) -> Worker {
         let (net, tcp) = limits(workers);
         let keep_plain_http = opts.keep_plain_http;
         let mut dissector = Dissector::with_limits(capture, net, tcp);
@@ -158,6 +177,7 @@ impl Worker {
         Worker {
             dissector,
             filter: EventFilter::new(keep_plain_http),
+            retainer: retention.map(|r| Retainer::new(r, slot)),
             scratch: Vec::new(),
             events: Vec::new(),
             last_frame: 0,
@@ -169,22 +189,70 @@ impl Worker {
         self.last_frame = frame.number;
         self.dissector.frame(frame, &mut self.scratch);
         if !self.scratch.is_empty() {
+            let start = self.events.len();
             self.filter
                 .keep(frame.number, &mut self.scratch, &mut self.events);
+            if let Some(r) = &mut self.retainer {
+                r.sort_new(frame.number, &mut self.events, start);
+            }
         }
     }
 
-    /// End of input: flush held data, and return the kept events sorted by frame (stable, so a
-    /// frame's events stay in decoding order).
-    pub(super) fn finish(mut self) -> (Vec<Event>, AllStats) {
+    /// The reader of this worker has passed frame `number` (decoded here or not).
+    #[inline]
+    pub(super) fn passed(&mut self, number: u64) {
+        if let Some(r) = &mut self.retainer {
+            r.passed(number, &mut self.events);
+        }
+    }
+
+    /// Every frame of this worker's shard up to `through` is decoded.
+    pub(super) fn checkpoint(&mut self, through: u64) {
+        if let Some(r) = &mut self.retainer {
+            r.checkpoint(through, &mut self.events);
+        }
+    }
+
+    /// End of input: flush held data, and return the kept events (not yet in frame order) with
+    /// the DNS answers still waiting for their decision (`settle`).
+    pub(super) fn finish(mut self) -> Output {
         self.dissector.finish(&mut self.scratch);
+        let start = self.events.len();
         self.filter.keep(
             self.last_frame.saturating_add(1),
             &mut self.scratch,
             &mut self.events,
         );
-        self.events.sort_by_key(|e| e.frame);
-        (self.events, self.dissector.stats())
+        let mut stats = self.dissector.stats();
+        let mut undecided = Vec::new();
+        let mut set_aside = SetAside::default();
+        if let Some(mut r) = self.retainer.take() {
+            r.sort_new(dns_retention::AT_END, &mut self.events, start);
+            (undecided, set_aside) = r.finish();
+            stats.app.dns_answers_set_aside += set_aside.count;
+        }
+        Output {
+            events: self.events,
+            stats,
+            undecided,
+            set_aside,
+        }
+    }
+}
+
+/// Decides the DNS answers the workers left undecided (all workers are done, so the evidence
+/// is complete) and puts each output's events in frame order (stable: a frame's events stay
+/// in decoding order, answers after the frame's other events, as a checkpoint adds them).
+pub(super) fn settle(retention: Option<&Arc<Shared>>, outputs: &mut [Output]) {
+    for out in outputs.iter_mut() {
+        let undecided = std::mem::take(&mut out.undecided);
+        if let Some(shared) = retention {
+            let (kept, set_aside) = shared.settle(undecided);
+            out.events.extend(kept);
+            out.stats.app.dns_answers_set_aside += set_aside.count;
+            out.set_aside.merge(set_aside);
+        }
+        out.events.sort_by_key(|e| e.frame);
     }
 }
 
@@ -319,7 +387,11 @@ fn finish_run(
 ) -> CaptureRun {
     feed.update(reader.bytes_consumed(), totals.packets);
     totals.warnings.extend(reader.warnings());
-    let (events, stats) = merge::merge(outputs);
+    let mut set_aside = SetAside::default();
+    for o in &outputs {
+        set_aside.merge(o.set_aside);
+    }
+    let (events, stats) = merge::merge(outputs.into_iter().map(|o| (o.events, o.stats)).collect());
     CaptureRun {
         path: path.to_path_buf(),
         format: reader.format().name(),
@@ -332,6 +404,7 @@ fn finish_run(
         warnings: totals.warnings,
         events,
         stats,
+        set_aside_last_frame: set_aside.last_frame,
     }
 }
 
@@ -348,21 +421,24 @@ fn parallel_walk(
     feed: &mut ProgressFeed<'_>,
 ) -> (Vec<Output>, Totals) {
     let mut totals = Totals::default();
-    let mut own = Worker::new(index, workers, opts);
+    let retention = retention(opts, workers);
+    let mut own = Worker::new(index, workers, 0, retention.as_ref(), opts);
     let outputs = std::thread::scope(|s| {
         let mut handles = Vec::with_capacity(workers - 1);
         // Shards whose thread could not be started are decoded here instead.
         let mut orphaned = vec![false; workers];
         for (i, mut r) in others.into_iter().enumerate() {
             let shard = i + 1;
+            let retention = retention.as_ref();
             let spawned = std::thread::Builder::new()
                 .name(format!("kerbscope-shard{shard}"))
                 .spawn_scoped(s, move || {
-                    let mut worker = Worker::new(index, workers, opts);
+                    let mut worker = Worker::new(index, workers, shard, retention, opts);
                     while let Ok(Some(frame)) = r.next_frame() {
                         if even_shard(&frame, workers) == shard {
                             worker.frame(&frame);
                         }
+                        worker.passed(frame.number);
                     }
                     worker.finish()
                 });
@@ -372,6 +448,9 @@ fn parallel_walk(
                     if let Some(o) = orphaned.get_mut(shard) {
                         *o = true;
                     }
+                    if let Some(r) = &retention {
+                        r.vacate(shard);
+                    }
                 }
             }
         }
@@ -380,6 +459,7 @@ fn parallel_walk(
             if shard == 0 || orphaned.get(shard).copied().unwrap_or(true) {
                 own.frame(frame);
             }
+            own.passed(frame.number);
             true
         });
         let mut outputs = Vec::with_capacity(workers);
@@ -397,10 +477,19 @@ fn parallel_walk(
     });
     let mut all = vec![own.finish()];
     all.extend(outputs);
+    settle(retention.as_ref(), &mut all);
     (all, totals)
 }
 
-pub(super) type Output = (Vec<Event>, AllStats);
+/// What one worker hands back.
+#[derive(Default)]
+pub(super) struct Output {
+    pub(super) events: Vec<Event>,
+    pub(super) stats: AllStats,
+    /// DNS answers whose decision needs every worker's evidence (`settle`).
+    pub(super) undecided: Vec<Pending>,
+    pub(super) set_aside: SetAside,
+}
 
 /// Reads every frame into `each`, keeping the file's totals and the progress bar; stops at the
 /// end of the file, at a read error (kept as a warning), or when `each` returns false.
@@ -443,13 +532,17 @@ fn inline(
     opts: &DissectOptions,
     feed: &mut ProgressFeed<'_>,
 ) -> (Vec<Output>, Totals) {
-    let mut worker = Worker::new(index, 1, opts);
+    let retention = retention(opts, 1);
+    let mut worker = Worker::new(index, 1, 0, retention.as_ref(), opts);
     let mut totals = Totals::default();
     walk(reader, &mut totals, feed, |frame| {
         worker.frame(frame);
+        worker.passed(frame.number);
         true
     });
-    (vec![worker.finish()], totals)
+    let mut outputs = vec![worker.finish()];
+    settle(retention.as_ref(), &mut outputs);
+    (outputs, totals)
 }
 
 fn sharded(
@@ -470,7 +563,8 @@ fn sharded(
         },
     );
     // Shard 0 is decoded by this thread, between reads, without a copy.
-    let mut own = Worker::new(index, workers, opts);
+    let retention = retention(opts, workers);
+    let mut own = Worker::new(index, workers, 0, retention.as_ref(), opts);
     let helpers = workers - 1;
     let mut outputs = std::thread::scope(|s| {
         let mut lanes = Vec::with_capacity(helpers);
@@ -479,10 +573,11 @@ fn sharded(
             let (tx, rx) = channel::<Batch>();
             let (back_tx, back_rx) = channel::<Batch>();
             let helper_map = map.clone();
+            let retention_ref = retention.as_ref();
             let spawned = std::thread::Builder::new()
                 .name(format!("kerbscope-shard{}", i + 1))
                 .spawn_scoped(s, move || {
-                    let worker = Worker::new(index, workers, opts);
+                    let worker = Worker::new(index, workers, i + 1, retention_ref, opts);
                     helper(rx, back_tx, worker, helper_map.as_deref().map(|m| &m[..]))
                 });
             let Ok(handle) = spawned else {
@@ -491,6 +586,9 @@ fn sharded(
                 totals
                     .warnings
                     .push("internal: could not start every decoding thread".into());
+                if let Some(r) = &retention {
+                    (i + 1..workers).for_each(|slot| r.vacate(slot));
+                }
                 break;
             };
             handles.push(handle);
@@ -502,6 +600,16 @@ fn sharded(
             });
         }
         walk(reader, &mut totals, feed, |frame| {
+            // Now and then every helper hears how far the reader is, even one whose shard is
+            // quiet, so that the DNS-answer decisions waiting on it go on (`dns_retention`).
+            if retention.is_some() && frame.number.is_multiple_of(dns_retention::CHECK_EVERY) {
+                for lane in &mut lanes {
+                    lane.current.through = frame.number.saturating_sub(1);
+                    if !lane.send() {
+                        return false;
+                    }
+                }
+            }
             let Some(lane) = split
                 .shard(frame)
                 .checked_sub(1)
@@ -509,12 +617,15 @@ fn sharded(
             else {
                 // Shard 0, or a helper that could not be started: decoded here.
                 own.frame(frame);
+                own.passed(frame.number);
                 return true;
             };
+            own.passed(frame.number);
             match map.as_deref().and_then(|m| offset_in(m, frame.data)) {
                 Some(start) => lane.current.push_mapped(frame, start),
                 None => lane.current.push(frame),
             }
+            lane.current.through = frame.number;
             // A send fails only if that worker died; stop reading, keep what was decoded.
             !lane.current.is_full() || lane.send()
         });
@@ -535,7 +646,7 @@ fn sharded(
                         "internal: decoding worker {} failed; its flows are missing",
                         i + 1
                     ));
-                    outputs.push((Vec::new(), AllStats::default()));
+                    outputs.push(Output::default());
                 }
             }
         }
@@ -543,6 +654,7 @@ fn sharded(
         outputs
     });
     outputs.insert(0, own.finish());
+    settle(retention.as_ref(), &mut outputs);
     (outputs, totals)
 }
 
@@ -570,6 +682,7 @@ fn helper(
                 orig_len: m.orig_len,
             });
         }
+        worker.checkpoint(batch.through);
         // The reader may be gone already; an unreturned buffer is simply freed.
         let _ = back.send(batch.recycle());
     }

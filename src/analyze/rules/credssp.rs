@@ -28,7 +28,7 @@ use crate::analyze::finding::{Details, Finding, Kind, Severity};
 use crate::analyze::model::{AppConn, AuthStep, Model};
 
 pub fn run(m: &Model<'_>, out: &mut Vec<Finding>) {
-    let last_frame = last_frame(m);
+    let last_frame = m.last_frame;
     // Failed exchanges folded per (client, server, mechanism), in order of first appearance.
     type Key = (IpAddr, SocketAddr, &'static str);
     let mut folded: Vec<(Key, &AppConn<'_>, Vec<Exchange<'_, '_>>)> = Vec::new();
@@ -277,17 +277,6 @@ fn exchanges<'c, 'a>(conn: &'c AppConn<'a>) -> Vec<Exchange<'c, 'a>> {
         done.push(x);
     }
     done
-}
-
-/// The highest frame any event of the model shows (the capture goes on until there).
-fn last_frame(m: &Model<'_>) -> u64 {
-    let steps = m
-        .conns
-        .iter()
-        .flat_map(|c| c.steps.iter().map(|s| s.event.frame));
-    let kdc = m.kdc.iter().flat_map(|x| x.frames());
-    let dns = m.dns.iter().map(|a| a.event.frame);
-    steps.chain(kdc).chain(dns).max().unwrap_or(0)
 }
 
 /// "handshake (client_hello)", "application_data ×2", ... for one CredSSP token.

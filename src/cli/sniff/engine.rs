@@ -213,6 +213,7 @@ impl Engine {
             warnings,
             events: self.window.drain(..).collect(),
             stats: self.dissector.stats(),
+            set_aside_last_frame: 0,
         };
         let mut report = analyze(&[run]);
         let present: HashSet<Identity> = report.findings.iter().map(identity).collect();
