@@ -2,17 +2,21 @@
 //! what a report needs about each file: format, link types, packet and byte counts, first/last
 //! timestamps and warnings (truncation, malformed records).
 //!
-//! One capture uses every core it is given (`shard`): a reader thread walks the frames with large
-//! sequential reads and hands them, in batches, to workers chosen by a symmetric hash of the IP
-//! address pair, so a TCP connection (and every fragment of a datagram) stays on one worker with
-//! its own `Dissector`. The workers' events are merged by frame number (`merge`); each frame's
-//! events come from one worker, so the merged list is the same for every thread count. Several
+//! One capture uses every core it is given. A memory-mapped libpcap file is cut into segments
+//! that every thread walks at once, each frame then decoded by the worker its symmetric IP
+//! address-pair hash names (`segmented`); other input (gzip, NetMon, pcapng, read()) goes through
+//! one reader that hands frames out in batches or is walked by every worker (`shard`). Either
+//! way a TCP connection (and every fragment of a datagram) stays on one worker with its own
+//! `Dissector`. The workers' events are merged by frame number (`merge`); each frame's events
+//! come from one worker, so the merged list is the same for every thread count. Several
 //! captures run side by side (`dissect_files`).
 //!
 //! Memory is bounded by design: the reader's buffers and the batch queues are fixed in size, TCP
 //! buffering, fragment reassembly and connection counts are capped (the run's budget is split
 //! between the workers), and in analysis mode plain HTTP traffic without authentication is
-//! dropped as it is decoded (`event_filter`), so the kept events do not grow with background
+//! dropped as it is decoded (`event_filter`) and a DNS answer is kept only when its client
+//! authenticates within 2^20 frames after it (`dns_retention`), so the kept events grow with
+//! the authentication traffic, not with background
 //! traffic. Output is identical for every `-j` unless one of those caps is reached.
 
 mod dns_retention;
