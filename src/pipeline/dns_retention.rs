@@ -7,7 +7,9 @@
 //! never authenticate within the capture, and keeping every one made memory grow with the file
 //! (about 25 MiB per GB of the generated corpus). So an answer to client C, kept by the event
 //! filter at decoding position F (the frame being decoded), is kept for the analysis only when
-//! some other kept event from or to C has a decoding position in `F ..= F + HORIZON`.
+//! some other kept event from or to C has a decoding position in `F ..= F + HORIZON`, or when
+//! the capture ends before `F + HORIZON` (it cannot tell, so the answer stays: a capture
+//! shorter than the horizon keeps every answer, as the live engine's window does).
 //!
 //! The flows of one client are spread over the workers, so the evidence comes from all of them:
 //! every worker publishes the addresses of its kept events and how far it has decoded
@@ -85,13 +87,15 @@ impl Shared {
         }
     }
 
-    /// Decides every answer still pending once all workers are done: (kept, set aside).
-    pub(super) fn settle(&self, undecided: Vec<Pending>) -> (Vec<Event>, SetAside) {
+    /// Decides every answer still pending once all workers are done, in a capture of
+    /// `frames` frames: (kept, set aside). An answer whose horizon reaches past the capture's
+    /// end is kept: the capture stopped before it could show whether its client authenticates.
+    pub(super) fn settle(&self, undecided: Vec<Pending>, frames: u64) -> (Vec<Event>, SetAside) {
         let s = self.lock();
         let mut kept = Vec::new();
         let mut aside = SetAside::default();
         for (pos, event) in undecided {
-            if relevant(&s.seen, event.dst, pos) {
+            if pos.saturating_add(HORIZON) > frames || relevant(&s.seen, event.dst, pos) {
                 kept.push(event);
             } else {
                 aside.add(&event);
@@ -334,7 +338,7 @@ mod tests {
         );
         r.checkpoint(late + 10 + HORIZON, &mut kept);
         let (undecided, aside) = r.finish();
-        let (settled, aside_at_end) = shared.settle(undecided);
+        let (settled, aside_at_end) = shared.settle(undecided, late + 20 + HORIZON);
         kept.extend(settled);
         assert_eq!(frames(&kept), vec![10, 20, late]);
         assert_eq!(aside.count + aside_at_end.count, 3);
@@ -379,7 +383,7 @@ mod tests {
             vec![answer(far + 1, CLIENT), auth(far + 2, CLIENT)],
         );
         let (undecided, _) = r.finish();
-        kept.extend(shared.settle(undecided).0);
+        kept.extend(shared.settle(undecided, far + 2).0);
         assert_eq!(frames(&kept), vec![1, far + 1, far + 2]);
     }
 

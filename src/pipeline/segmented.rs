@@ -458,7 +458,7 @@ pub(super) fn run(
             })
         })
         .collect();
-    settle(retention.as_ref(), &mut outputs);
+    settle(retention.as_ref(), &mut outputs, totals.packets);
     Segmented::Done {
         outputs,
         totals,

@@ -243,11 +243,11 @@ impl Worker {
 /// Decides the DNS answers the workers left undecided (all workers are done, so the evidence
 /// is complete) and puts each output's events in frame order (stable: a frame's events stay
 /// in decoding order, answers after the frame's other events, as a checkpoint adds them).
-pub(super) fn settle(retention: Option<&Arc<Shared>>, outputs: &mut [Output]) {
+pub(super) fn settle(retention: Option<&Arc<Shared>>, outputs: &mut [Output], frames: u64) {
     for out in outputs.iter_mut() {
         let undecided = std::mem::take(&mut out.undecided);
         if let Some(shared) = retention {
-            let (kept, set_aside) = shared.settle(undecided);
+            let (kept, set_aside) = shared.settle(undecided, frames);
             out.events.extend(kept);
             out.stats.app.dns_answers_set_aside += set_aside.count;
             out.set_aside.merge(set_aside);
@@ -477,7 +477,7 @@ fn parallel_walk(
     });
     let mut all = vec![own.finish()];
     all.extend(outputs);
-    settle(retention.as_ref(), &mut all);
+    settle(retention.as_ref(), &mut all, totals.packets);
     (all, totals)
 }
 
@@ -541,7 +541,7 @@ fn inline(
         true
     });
     let mut outputs = vec![worker.finish()];
-    settle(retention.as_ref(), &mut outputs);
+    settle(retention.as_ref(), &mut outputs, totals.packets);
     (outputs, totals)
 }
 
@@ -654,7 +654,7 @@ fn sharded(
         outputs
     });
     outputs.insert(0, own.finish());
-    settle(retention.as_ref(), &mut outputs);
+    settle(retention.as_ref(), &mut outputs, totals.packets);
     (outputs, totals)
 }
 
