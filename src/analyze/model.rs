@@ -2,7 +2,7 @@
 //! reply), DNS answers per client (name → CNAME chain → addresses) and application connections
 //! with their authentication steps in order. Built once from the events; rules never see bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::capture::Timestamp;
@@ -146,6 +146,11 @@ impl<'a> Model<'a> {
         let mut conn_index: HashMap<u64, usize> = HashMap::new();
         let mut users = HashMap::new();
         let mut realms = HashMap::new();
+        // A DNS answer matters to the rules only for a client that also talks to a KDC or
+        // authenticates to a service (every rule pairs the two); the others, most answers on
+        // SPAN traffic, are not worth resolving into chains and addresses.
+        let authenticating = authenticating_addresses(events);
+        let mut last_answer = 0;
 
         for ev in events {
             let src = SocketAddr::new(ev.src, ev.sport);
@@ -199,6 +204,10 @@ impl<'a> Model<'a> {
                     let Some(qname) = msg.qname.as_deref() else {
                         continue;
                     };
+                    last_answer = last_answer.max(ev.frame);
+                    if !authenticating.contains(&ev.dst) {
+                        continue;
+                    }
                     let mut chain = vec![qname.trim_end_matches('.').to_ascii_lowercase()];
                     for (_, canonical) in msg.cname_chain() {
                         chain.push(canonical.trim_end_matches('.').to_ascii_lowercase());
@@ -266,7 +275,12 @@ impl<'a> Model<'a> {
             .flat_map(|c| c.steps.iter().map(|s| s.event.frame));
         let exchanges = kdc.iter().flat_map(|x| x.frames());
         let answers = dns.iter().map(|a: &DnsAnswer<'_>| a.event.frame);
-        let last_frame = steps.chain(exchanges).chain(answers).max().unwrap_or(0);
+        let last_frame = steps
+            .chain(exchanges)
+            .chain(answers)
+            .max()
+            .unwrap_or(0)
+            .max(last_answer);
         Model {
             capture,
             kdc,
@@ -331,6 +345,24 @@ impl<'a> Model<'a> {
             })
             .collect()
     }
+}
+
+/// Addresses that send or receive a Kerberos message or an application authentication step
+/// (the events other than DNS that `Model::build` reads).
+fn authenticating_addresses(events: &[Event]) -> HashSet<IpAddr> {
+    let mut out = HashSet::new();
+    for ev in events {
+        let used = match &ev.body {
+            EventBody::Dns(_) => false,
+            EventBody::Kerberos(_) => true,
+            EventBody::Http(_) | EventBody::Spnego(_) | EventBody::Ntlm(_) => ev.conn.is_some(),
+        };
+        if used {
+            out.insert(ev.src);
+            out.insert(ev.dst);
+        }
+    }
+    out
 }
 
 /// The connection `conn` belongs to, created on first sight with the client on the side that
