@@ -79,17 +79,22 @@ cat "$FILE" >/dev/null   # warm the page cache
 read -r T_CAT R_CAT < <(measure "$RUNS" sh -c 'exec cat "$1" >/dev/null' sh "$FILE")
 # -j 1 and -j N alternate, one run each per round, so that a slow spell of the machine (a
 # shared VM's steal time comes and goes over seconds) weighs on both and not on one ratio side.
-T_J1=; R_J1=0; T_JN=; R_JN=0
+T_J1=; R_J1=0; T_JN=; R_JN=0; ALL_J1=(); ALL_JN=()
 for _ in $(seq "$RUNS"); do
   read -r t r < <(measure 1 "$KS" "${KS_ARGS[@]}" -j 1 "$FILE")
   cp "$OUT/stdout" "$OUT/j1.out"
+  ALL_J1+=("$t")
   if [[ -z $T_J1 ]] || awk "BEGIN{exit !($t < $T_J1)}"; then T_J1=$t; fi
   (( r > R_J1 )) && R_J1=$r
   read -r t r < <(measure 1 "$KS" "${KS_ARGS[@]}" -j "$NPROC" "$FILE")
   cp "$OUT/stdout" "$OUT/jn.out"
+  ALL_JN+=("$t")
   if [[ -z $T_JN ]] || awk "BEGIN{exit !($t < $T_JN)}"; then T_JN=$t; fi
   (( r > R_JN )) && R_JN=$r
 done
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+M_J1=$(median "${ALL_J1[@]}")
+M_JN=$(median "${ALL_JN[@]}")
 if cmp -s "$OUT/j1.out" "$OUT/jn.out"; then SAME=yes; else SAME=NO; fi
 A_J1=$(peak_anon "$KS" "${KS_ARGS[@]}" -j 1 "$FILE")
 A_JN=$(peak_anon "$KS" "${KS_ARGS[@]}" -j "$NPROC" "$FILE")
@@ -123,7 +128,7 @@ fi
 echo
 echo "(peak RSS counts the mapped capture's page-cache pages; peak anon is kerbscope's own memory)"
 echo
-echo "- -j $NPROC over -j 1: $(ratio "$T_J1" "$T_JN")x; output identical: $SAME"
+echo "- -j $NPROC over -j 1: $(ratio "$T_J1" "$T_JN")x best against best, $(ratio "$M_J1" "$M_JN")x median against median ($M_J1 s / $M_JN s); output identical: $SAME"
 [[ -n $T_TS ]] && echo "- kerbscope -j $NPROC over tshark: $(ratio "$T_TS" "$T_JN")x"
 echo "- kerbscope -j $NPROC time / cat time: $(ratio "$T_JN" "$T_CAT")"
 
