@@ -67,16 +67,7 @@ fn build(src: &Path, out: &Path) -> usize {
 }
 
 fn run(args: &[&str], no_mmap: bool) -> Vec<u8> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kerbscope"));
-    cmd.args(args);
-    if no_mmap {
-        cmd.env("KERBSCOPE_NO_MMAP", "1");
-    } else {
-        cmd.env_remove("KERBSCOPE_NO_MMAP");
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
-    out.stdout
+    run_full(args, no_mmap).0
 }
 
 fn kerberos_events(ndjson: &[u8]) -> usize {
@@ -162,6 +153,7 @@ fn build_hostile(src: &Path, out: &Path, len: usize, corrupt_middle: bool) {
     std::fs::write(out, file).unwrap();
 }
 
+/// stdout and stderr of kerbscope with `args`, mapped or (`no_mmap`) read.
 fn run_full(args: &[&str], no_mmap: bool) -> (Vec<u8>, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kerbscope"));
     cmd.args(args);

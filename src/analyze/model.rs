@@ -274,13 +274,8 @@ impl<'a> Model<'a> {
             .iter()
             .flat_map(|c| c.steps.iter().map(|s| s.event.frame));
         let exchanges = kdc.iter().flat_map(|x| x.frames());
-        let answers = dns.iter().map(|a: &DnsAnswer<'_>| a.event.frame);
-        let last_frame = steps
-            .chain(exchanges)
-            .chain(answers)
-            .max()
-            .unwrap_or(0)
-            .max(last_answer);
+        // `last_answer` covers every answer, those of `dns` included.
+        let last_frame = steps.chain(exchanges).max().unwrap_or(0).max(last_answer);
         Model {
             capture,
             kdc,

@@ -38,13 +38,7 @@ pub fn sniff_magic(magic: [u8; 4]) -> Option<(CaptureFormat, Endian)> {
 }
 
 pub struct PcapReader {
-    endian: Endian,
-    record_header_len: usize,
-    nanos: bool,
-    link_type: LinkType,
-    snaplen: u32,
-    /// Largest incl_len accepted: the snap length when it is sane, never below 256 KiB.
-    max_incl: u32,
+    layout: PcapLayout,
     /// Records whose incl_len exceeds the declared snap length (libpcap accepts them too).
     pub over_snaplen: u64,
     /// Error found while reading the file header; reported by the first `next` call.
@@ -61,26 +55,29 @@ impl PcapReader {
     ) -> std::io::Result<PcapReader> {
         let avail = win.fill_to(FILE_HEADER_LEN)?;
         let mut reader = PcapReader {
-            endian,
-            record_header_len: if format == CaptureFormat::PcapModified {
-                24
-            } else {
-                16
+            layout: PcapLayout {
+                endian,
+                record_header_len: if format == CaptureFormat::PcapModified {
+                    24
+                } else {
+                    16
+                },
+                nanos: format == CaptureFormat::PcapNs,
+                link_type: LinkType(0),
+                snaplen: 0,
+                max_incl: MAX_STANDARD_PACKET,
             },
-            nanos: format == CaptureFormat::PcapNs,
-            link_type: LinkType(0),
-            snaplen: 0,
-            max_incl: MAX_STANDARD_PACKET,
             over_snaplen: 0,
             pending: None,
         };
         let header = win.available();
         match (endian.u32(header, 16), endian.u32(header, 20)) {
             (Some(snaplen), Some(network)) if avail >= FILE_HEADER_LEN => {
-                reader.snaplen = snaplen;
-                reader.link_type = LinkType(network & 0x03ff_ffff).normalized();
-                let cap = (MAX_WINDOW - reader.record_header_len) as u32;
-                reader.max_incl = snaplen.min(cap).max(MAX_STANDARD_PACKET);
+                let layout = &mut reader.layout;
+                layout.snaplen = snaplen;
+                layout.link_type = LinkType(network & 0x03ff_ffff).normalized();
+                let cap = (MAX_WINDOW - layout.record_header_len) as u32;
+                layout.max_incl = snaplen.min(cap).max(MAX_STANDARD_PACKET);
                 win.consume(FILE_HEADER_LEN);
             }
             _ => {
@@ -95,24 +92,17 @@ impl PcapReader {
 
     /// The header's link type, or `None` if the header was cut short.
     pub fn link_type(&self) -> Option<LinkType> {
-        self.pending.is_none().then_some(self.link_type)
+        self.pending.is_none().then_some(self.layout.link_type)
     }
 
     pub fn snaplen(&self) -> u32 {
-        self.snaplen
+        self.layout.snaplen
     }
 
     /// The file's record layout, for walking a mapped file from any record boundary
     /// (`PcapLayout::record_at`); the same decoding `next` does.
     pub fn layout(&self) -> PcapLayout {
-        PcapLayout {
-            endian: self.endian,
-            record_header_len: self.record_header_len,
-            nanos: self.nanos,
-            link_type: self.link_type,
-            snaplen: self.snaplen,
-            max_incl: self.max_incl,
-        }
+        self.layout
     }
 
     /// The next record, with `data_start` an index into `win.buffer()` valid until the next call.
@@ -121,7 +111,7 @@ impl PcapReader {
         if let Some(e) = self.pending.take() {
             return Err(e);
         }
-        let hlen = self.record_header_len;
+        let hlen = self.layout.record_header_len;
         let mut avail = win.available().len();
         if avail < hlen {
             avail = win.fill_to(hlen).map_err(CaptureError::Io)?;
@@ -139,8 +129,8 @@ impl PcapReader {
             Some(h) => h,
             None => return Err(CaptureError::truncated(win.offset(), "a record header")),
         };
-        let (ts, incl_len, orig_len) = self.layout().decode_header(header, win.offset())?;
-        if incl_len > self.snaplen && self.snaplen != 0 {
+        let (ts, incl_len, orig_len) = self.layout.decode_header(header, win.offset())?;
+        if incl_len > self.layout.snaplen && self.layout.snaplen != 0 {
             self.over_snaplen += 1;
         }
         let total = hlen + incl_len as usize;
@@ -160,7 +150,7 @@ impl PcapReader {
         win.consume(total);
         Ok(Some(RawRecord {
             ts,
-            link_type: self.link_type,
+            link_type: self.layout.link_type,
             orig_len,
             data_start,
             data_len: incl_len as usize,
@@ -177,6 +167,7 @@ pub struct PcapLayout {
     nanos: bool,
     pub link_type: LinkType,
     pub snaplen: u32,
+    /// Largest incl_len accepted: the snap length when it is sane, never below 256 KiB.
     max_incl: u32,
 }
 
