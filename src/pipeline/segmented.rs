@@ -13,17 +13,23 @@
 //! reader.
 //!
 //! ```text
-//! phase p:   thread t walks segment p·N + t           (into slot p mod 2)
-//!            thread t decodes, in file order, the frames of its shard in the N segments
-//!            of round p-1                             (from slot (p-1) mod 2)
+//! phase p:   thread t decodes, in file order, the frames of its shard in the
+//!            SEGMENTS_PER_ROUND segments of round p-1   (from slot (p-1) mod 2)
+//!            then walks the segments of round p that no thread has claimed yet
+//!                                                       (into slot p mod 2)
 //!            barrier
 //! ```
+//!
+//! Walking is the part of a phase that any thread can do, so it is claimed segment by segment:
+//! a thread whose shard had less to decode in a round walks more of the next one, and the
+//! threads reach the barrier together instead of one waiting for the other.
 //!
 //! Each frame goes to the worker its IP address pair hashes to (`even_shard`), as in the other
 //! paths, so a flow's frames are decoded by one `Dissector` in frame order and the merged
 //! output is identical to every other thread count.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Barrier, RwLock};
 
@@ -35,9 +41,12 @@ use super::DissectOptions;
 use super::shard::{Output, ProgressFeed, Totals, Worker, read_error, retention, settle};
 use super::split::even_shard;
 
-/// Bytes of file per segment: large enough that the barrier and the boundary guess cost
-/// nothing measurable, small enough that the threads stay in step (the slots hold two rounds).
-const SEGMENT_BYTES: usize = 8 << 20;
+/// Bytes of file per segment: large enough that the boundary guess costs nothing measurable,
+/// small enough that the walks claimed by each thread even out what the threads decode.
+const SEGMENT_BYTES: usize = 2 << 20;
+/// Segments per round and thread: a round (what the slots hold twice) is 16 MiB for two
+/// threads, so the barrier is rare next to the work of a phase.
+const SEGMENTS_PER_THREAD: usize = 4;
 /// Frames ahead of the one being decoded whose first bytes are requested from memory: the
 /// shard's frames are scattered over the round's segments, walked one phase earlier (often by
 /// the other core), so without the hint nearly every frame starts with a cache miss.
@@ -98,9 +107,21 @@ struct FileView<'a> {
     /// Offset of the first record.
     first: usize,
     workers: usize,
+    /// Segments per round.
+    per_round: usize,
 }
 
 impl FileView<'_> {
+    fn rounds(&self) -> usize {
+        self.segments().div_ceil(self.per_round)
+    }
+
+    /// The segments of round `round`.
+    fn round_segments(&self, round: usize) -> std::ops::Range<usize> {
+        let start = round.saturating_mul(self.per_round).min(self.segments());
+        start..start.saturating_add(self.per_round).min(self.segments())
+    }
+
     fn segments(&self) -> usize {
         self.file
             .len()
@@ -227,10 +248,8 @@ fn decode_round(
     rewalk: &mut SegmentWalk,
     mut book: Option<&mut Bookkeeping<'_, '_>>,
 ) {
-    let n = view.workers;
-    for (i, slot) in slots.iter().enumerate() {
-        let seg = round * n + i;
-        if seg >= view.segments() || chain.stopped {
+    for (seg, slot) in view.round_segments(round).zip(slots) {
+        if chain.stopped {
             return;
         }
         let Ok(guard) = slot.read() else {
@@ -296,18 +315,36 @@ fn decode_round(
     }
 }
 
-/// One thread's part: walk a segment per phase, decode its shard of the previous round.
-#[allow(clippy::too_many_arguments)]
+/// What the threads share: the walks of two rounds, the next unclaimed segment, the barrier.
+struct Rounds {
+    slots: [Vec<RwLock<SegmentWalk>>; 2],
+    /// The next segment no thread has claimed for walking.
+    next_walk: AtomicUsize,
+    barrier: Barrier,
+}
+
+impl Rounds {
+    /// Claims the next segment of `round` not walked yet (each one goes to exactly one thread).
+    fn claim(&self, round: &std::ops::Range<usize>) -> Option<usize> {
+        self.next_walk
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |seg| {
+                (round.contains(&seg)).then_some(seg + 1)
+            })
+            .ok()
+    }
+}
+
+/// One thread's part: decode its shard of the previous round, then walk what is left of this
+/// round.
 fn thread_loop(
     view: FileView<'_>,
-    slots: &[Vec<RwLock<SegmentWalk>>; 2],
-    barrier: &Barrier,
+    shared: &Rounds,
     shard: usize,
     mut worker: Option<Worker>,
     mut book: Option<&mut Bookkeeping<'_, '_>>,
 ) -> Option<Output> {
     let n = view.workers;
-    let rounds = view.segments().div_ceil(n);
+    let rounds = view.rounds();
     let mut chain = Chain {
         expected: view.first,
         frames: 0,
@@ -317,24 +354,12 @@ fn thread_loop(
     for phase in 0..=rounds {
         // Round phase-2 was decoded in the previous phase, before its barrier.
         if let Some(done) = phase.checked_sub(2) {
-            view.release(done * n + shard);
-        }
-        if phase < rounds {
-            let seg = phase * n + shard;
-            if let Some(slot) = slots.get(phase % 2).and_then(|round| round.get(shard))
-                && let Ok(mut out) = slot.write()
-            {
-                if seg < view.segments() && !chain.stopped {
-                    view.walk_guessed(seg, &mut out);
-                } else {
-                    out.reset(n);
-                }
-            }
+            release_share(view, done, shard);
         }
         if phase >= 1 {
             decode_round(
                 view,
-                slots.get((phase - 1) % 2).map_or(&[], Vec::as_slice),
+                shared.slots.get((phase - 1) % 2).map_or(&[], Vec::as_slice),
                 phase - 1,
                 shard,
                 &mut chain,
@@ -346,12 +371,39 @@ fn thread_loop(
                 w.checkpoint(chain.frames);
             }
         }
-        barrier.wait();
+        if phase < rounds {
+            let round = view.round_segments(phase);
+            let slots = shared.slots.get(phase % 2).map_or(&[][..], Vec::as_slice);
+            while let Some(seg) = shared.claim(&round) {
+                if let Some(slot) = slots.get(seg - round.start)
+                    && let Ok(mut out) = slot.write()
+                {
+                    if chain.stopped {
+                        out.reset(n);
+                    } else {
+                        view.walk_guessed(seg, &mut out);
+                    }
+                }
+            }
+        }
+        shared.barrier.wait();
     }
     if let Some(last) = rounds.checked_sub(1) {
-        view.release(last * n + shard);
+        release_share(view, last, shard);
     }
     worker.map(Worker::finish)
+}
+
+/// Gives back thread `shard`'s share of the pages of round `round` (every thread its own
+/// segments, so the teardown runs on all of them).
+fn release_share(view: FileView<'_>, round: usize, shard: usize) {
+    for seg in view
+        .round_segments(round)
+        .skip(shard)
+        .step_by(view.workers.max(1))
+    {
+        view.release(seg);
+    }
 }
 
 /// The result of a segmented run, or why it could not start (then nothing was read).
@@ -381,16 +433,18 @@ pub(super) fn run(
         layout,
         first,
         workers: n,
+        per_round: n.saturating_mul(SEGMENTS_PER_THREAD),
     };
-    let slots: [Vec<RwLock<SegmentWalk>>; 2] = [
-        (0..n)
+    let round_slots = || {
+        (0..view.per_round)
             .map(|_| RwLock::new(SegmentWalk::default()))
-            .collect(),
-        (0..n)
-            .map(|_| RwLock::new(SegmentWalk::default()))
-            .collect(),
-    ];
-    let barrier = Barrier::new(n);
+            .collect::<Vec<_>>()
+    };
+    let shared = Rounds {
+        slots: [round_slots(), round_slots()],
+        next_walk: AtomicUsize::new(0),
+        barrier: Barrier::new(n),
+    };
     let retention = retention(opts, n);
     let mut book = Bookkeeping {
         totals: Totals::default(),
@@ -404,7 +458,7 @@ pub(super) fn run(
         let mut gates = Vec::with_capacity(n - 1);
         for shard in 1..n {
             let (go, wait) = channel::<bool>();
-            let (slots, barrier, retention) = (&slots, &barrier, retention.as_ref());
+            let (shared, retention) = (&shared, retention.as_ref());
             let spawned = std::thread::Builder::new()
                 .name(format!("kerbscope-seg{shard}"))
                 .spawn_scoped(s, move || {
@@ -412,7 +466,7 @@ pub(super) fn run(
                         return None;
                     }
                     let worker = Worker::new(index, n, shard, retention, opts);
-                    thread_loop(view, slots, barrier, shard, Some(worker), None)
+                    thread_loop(view, shared, shard, Some(worker), None)
                 });
             match spawned {
                 Ok(h) => {
@@ -431,14 +485,7 @@ pub(super) fn run(
             let _ = g.send(true);
         }
         let own = Worker::new(index, n, 0, retention.as_ref(), opts);
-        let mut outputs = vec![thread_loop(
-            view,
-            &slots,
-            &barrier,
-            0,
-            Some(own),
-            Some(&mut book),
-        )];
+        let mut outputs = vec![thread_loop(view, &shared, 0, Some(own), Some(&mut book))];
         outputs.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
         Some(outputs)
     });
