@@ -70,6 +70,11 @@ pub fn run(args: &AnalyzeArgs) -> io::Result<Outcome> {
     if matches!(outcome, Outcome::Clean) && has_problems(&report) {
         outcome = Outcome::Findings;
     }
+    // The process ends right after this: the kernel takes the heap back at once, while
+    // dropping every event and finding one by one took about 25 ms per GiB of capture
+    // (measured on the generated corpus), serial time at the end of every run.
+    std::mem::forget(runs);
+    std::mem::forget(report);
     Ok(outcome)
 }
 
