@@ -16,8 +16,9 @@
 //!
 //! No unsafe code, with three reviewed exceptions, each with its SAFETY argument: memory-mapping
 //! a capture file (`capture::reader::map_plain_file`), the only way to read a file without
-//! copying it; and in the segmented walk of a mapped pcap (`pipeline::segmented`) a cache
-//! prefetch hint and `MADV_DONTNEED` on pages already decoded.
+//! copying it; a cache prefetch hint for walking records (`capture::prefetch`); and in the
+//! segmented walk of a mapped pcap (`pipeline::segmented`) `MADV_DONTNEED` on pages already
+//! decoded.
 #![deny(unsafe_code)]
 // Hostile input must never panic: outside tests no unwrap, expect, panic! or unchecked index /
 // slice anywhere in the library (clippy enforces it in CI).

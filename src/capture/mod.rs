@@ -33,6 +33,7 @@ mod netmon;
 mod pcap;
 mod pcapng;
 mod pcapng_writer;
+pub(crate) mod prefetch;
 mod reader;
 mod window;
 

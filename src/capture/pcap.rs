@@ -15,6 +15,7 @@
 
 use super::bytes::Endian;
 use super::error::CaptureError;
+use super::prefetch::{WALK_AHEAD, prefetch};
 use super::window::{MAX_WINDOW, Window};
 use super::{CaptureFormat, LinkType, RawRecord, Timestamp};
 
@@ -148,6 +149,7 @@ impl PcapReader {
         }
         let data_start = win.pos() + hlen;
         win.consume(total);
+        prefetch(win.buffer(), win.pos().saturating_add(WALK_AHEAD));
         Ok(Some(RawRecord {
             ts,
             link_type: self.layout.link_type,

@@ -35,6 +35,7 @@ use std::sync::{Arc, Barrier, RwLock};
 
 use memmap2::{Mmap, UncheckedAdvice};
 
+use crate::capture::prefetch::{WALK_AHEAD, prefetch};
 use crate::capture::{CaptureError, Frame, PcapLayout, Timestamp};
 
 use super::DissectOptions;
@@ -189,6 +190,7 @@ impl FileView<'_> {
                     out.last_ts = Some(r.ts);
                     out.over_snaplen += u64::from(r.over_snaplen);
                     at = r.next;
+                    prefetch(self.file, at.saturating_add(WALK_AHEAD));
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -515,26 +517,6 @@ pub(super) fn run(
 
 fn started(wait: &Receiver<bool>) -> bool {
     wait.recv().unwrap_or(false)
-}
-
-/// Asks the CPU to bring the two cache lines at `file[at..]` closer (a hint: no effect on
-/// results, nothing read architecturally).
-#[inline(always)]
-#[allow(unsafe_code)]
-fn prefetch(file: &[u8], at: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = file.as_ptr().wrapping_add(at.min(file.len()));
-        // SAFETY: PREFETCHT0 only hints the cache; it never faults or reads architecturally,
-        // whatever the address, and SSE is part of the x86-64 baseline every build targets.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p.cast());
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64).cast());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (file, at);
 }
 
 /// `madvise(MADV_DONTNEED)` over `len` bytes of the map at `offset` (widened to whole pages).
