@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::event::{Event, EventBody};
 
@@ -54,14 +54,14 @@ struct State {
 
 /// What the workers of one capture share.
 pub(super) struct Shared {
-    state: Mutex<State>,
+    state: RwLock<State>,
 }
 
 impl Shared {
     pub(super) fn new(workers: usize) -> Arc<Shared> {
         let n = workers.max(1);
         Arc::new(Shared {
-            state: Mutex::new(State {
+            state: RwLock::new(State {
                 progress: vec![0; n],
                 decided: vec![0; n],
                 seen: HashMap::new(),
@@ -72,8 +72,13 @@ impl Shared {
 
     /// A worker that panicked while holding the lock left consistent data behind (every update
     /// is a plain insert or store), so the state is used as is.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Read access for `settle`, which the workers run side by side once all are done.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A slot whose worker never runs (its thread could not start): it holds nothing back.
@@ -91,7 +96,7 @@ impl Shared {
     /// `frames` frames: (kept, set aside). An answer whose horizon reaches past the capture's
     /// end is kept: the capture stopped before it could show whether its client authenticates.
     pub(super) fn settle(&self, undecided: Vec<Pending>, frames: u64) -> (Vec<Event>, SetAside) {
-        let s = self.lock();
+        let s = self.read();
         let mut kept = Vec::new();
         let mut aside = SetAside::default();
         for (pos, event) in undecided {

@@ -39,7 +39,8 @@ use crate::capture::prefetch::{WALK_AHEAD, prefetch};
 use crate::capture::{CaptureError, Frame, PcapLayout, Timestamp};
 
 use super::DissectOptions;
-use super::shard::{Output, ProgressFeed, Totals, Worker, read_error, retention, settle};
+use super::dns_retention::Shared;
+use super::shard::{Output, ProgressFeed, Totals, Worker, read_error, retention, settle_output};
 use super::split::even_shard;
 
 /// Bytes of file per segment: large enough that the boundary guess costs nothing measurable,
@@ -323,6 +324,8 @@ struct Rounds {
     /// The next segment no thread has claimed for walking.
     next_walk: AtomicUsize,
     barrier: Barrier,
+    /// The capture's DNS-answer retention, settled by every thread for its own output.
+    retention: Option<Arc<Shared>>,
 }
 
 impl Rounds {
@@ -393,7 +396,14 @@ fn thread_loop(
     if let Some(last) = rounds.checked_sub(1) {
         release_share(view, last, shard);
     }
-    worker.map(Worker::finish)
+    let output = worker.and_then(|w| catch_unwind(AssertUnwindSafe(|| w.finish())).ok());
+    // Past this barrier every worker has published its last evidence, so each one decides
+    // its own waiting DNS answers, side by side with the others.
+    shared.barrier.wait();
+    output.map(|mut out| {
+        settle_output(shared.retention.as_ref(), &mut out, chain.frames);
+        out
+    })
 }
 
 /// Gives back thread `shard`'s share of the pages of round `round` (every thread its own
@@ -446,8 +456,8 @@ pub(super) fn run(
         slots: [round_slots(), round_slots()],
         next_walk: AtomicUsize::new(0),
         barrier: Barrier::new(n),
+        retention: retention(opts, n),
     };
-    let retention = retention(opts, n);
     let mut book = Bookkeeping {
         totals: Totals::default(),
         over_snaplen: 0,
@@ -460,14 +470,14 @@ pub(super) fn run(
         let mut gates = Vec::with_capacity(n - 1);
         for shard in 1..n {
             let (go, wait) = channel::<bool>();
-            let (shared, retention) = (&shared, retention.as_ref());
+            let shared = &shared;
             let spawned = std::thread::Builder::new()
                 .name(format!("kerbscope-seg{shard}"))
                 .spawn_scoped(s, move || {
                     if !started(&wait) {
                         return None;
                     }
-                    let worker = Worker::new(index, n, shard, retention, opts);
+                    let worker = Worker::new(index, n, shard, shared.retention.as_ref(), opts);
                     thread_loop(view, shared, shard, Some(worker), None)
                 });
             match spawned {
@@ -486,7 +496,7 @@ pub(super) fn run(
         for g in &gates {
             let _ = g.send(true);
         }
-        let own = Worker::new(index, n, 0, retention.as_ref(), opts);
+        let own = Worker::new(index, n, 0, shared.retention.as_ref(), opts);
         let mut outputs = vec![thread_loop(view, &shared, 0, Some(own), Some(&mut book))];
         outputs.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
         Some(outputs)
@@ -495,7 +505,7 @@ pub(super) fn run(
         return Segmented::NoThreads;
     };
     let mut totals = book.totals;
-    let mut outputs: Vec<Output> = outputs
+    let outputs: Vec<Output> = outputs
         .into_iter()
         .enumerate()
         .map(|(shard, out)| {
@@ -507,7 +517,6 @@ pub(super) fn run(
             })
         })
         .collect();
-    settle(retention.as_ref(), &mut outputs, totals.packets);
     Segmented::Done {
         outputs,
         totals,

@@ -245,15 +245,20 @@ impl Worker {
 /// in decoding order, answers after the frame's other events, as a checkpoint adds them).
 pub(super) fn settle(retention: Option<&Arc<Shared>>, outputs: &mut [Output], frames: u64) {
     for out in outputs.iter_mut() {
-        let undecided = std::mem::take(&mut out.undecided);
-        if let Some(shared) = retention {
-            let (kept, set_aside) = shared.settle(undecided, frames);
-            out.events.extend(kept);
-            out.stats.app.dns_answers_set_aside += set_aside.count;
-            out.set_aside.merge(set_aside);
-        }
-        out.events.sort_by_key(|e| e.frame);
+        settle_output(retention, out, frames);
     }
+}
+
+/// `settle` for one worker's output (the segmented path runs it on each worker's thread).
+pub(super) fn settle_output(retention: Option<&Arc<Shared>>, out: &mut Output, frames: u64) {
+    let undecided = std::mem::take(&mut out.undecided);
+    if let Some(shared) = retention {
+        let (kept, set_aside) = shared.settle(undecided, frames);
+        out.events.extend(kept);
+        out.stats.app.dns_answers_set_aside += set_aside.count;
+        out.set_aside.merge(set_aside);
+    }
+    out.events.sort_by_key(|e| e.frame);
 }
 
 /// What the reader learns about the file while walking it.
