@@ -5,7 +5,9 @@
 //! answers, the 200 that follows a successful AP-REQ). All other HTTP events are dropped as they
 //! are decoded. DNS queries and answerless responses (NXDOMAIN, an empty AAAA) are dropped too:
 //! the analysis reads only the names and addresses responses give, and on SPAN traffic those
-//! two are most DNS events. Kerberos events and DNS responses with answers always pass.
+//! two are most DNS events. Kerberos events and DNS responses with answers always pass, the
+//! latter cut down to their names and addresses (`DnsMessage::retain_resolution`), which is all
+//! the analysis reads of them and what it describes them by.
 //!
 //! The rule looks at one connection at a time and measures distance in frames being decoded,
 //! never in wall time or in other connections' traffic, so it keeps the same events for every
@@ -61,6 +63,14 @@ impl EventFilter {
                     event.conn,
                 ),
                 EventBody::Dns(d) if !d.message.response || d.message.answers.is_empty() => {
+                    continue;
+                }
+                EventBody::Dns(_) => {
+                    let mut event = event;
+                    if let EventBody::Dns(d) = &mut event.body {
+                        d.message.retain_resolution();
+                    }
+                    out.push(event);
                     continue;
                 }
                 _ => {

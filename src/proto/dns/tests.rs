@@ -400,3 +400,57 @@ fn probe() {
         b"\x00\x01\x01\x00\x00\x01\x00\x20\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01"
     ));
 }
+
+/// What `retain_resolution` keeps answers every resolution question exactly as the full
+/// message did (chains from the qname and from any name, addresses at every chain end), and
+/// drops the records tshark shows that do not resolve a name (RRSIG, NS, OPT here).
+#[test]
+fn retain_resolution_keeps_chains_and_addresses() {
+    for bytes in [
+        APPLE,
+        CMU,
+        ADDITIONAL_CNAME,
+        GOOGLE_AAAA,
+        GOOGLE_ANALYTICS,
+        CRL_MICROSOFT,
+        YNET,
+    ] {
+        let full = decoded(bytes);
+        let mut small = full.clone();
+        small.retain_resolution();
+        assert_eq!(small.qname, full.qname);
+        assert_eq!(small.cname_chain(), full.cname_chain());
+        let mut names: Vec<&str> = full.answers.iter().map(|r| r.name.as_str()).collect();
+        names.extend(full.additional.iter().map(|r| r.name.as_str()));
+        names.extend(full.qname.as_deref());
+        for name in names {
+            assert_eq!(small.chain_from(name), full.chain_from(name), "{name}");
+            assert_eq!(
+                small.addresses_for(name),
+                full.addresses_for(name),
+                "{name}"
+            );
+        }
+        let kept = |m: &DnsMessage| {
+            m.answers
+                .iter()
+                .chain(&m.authority)
+                .chain(&m.additional)
+                .filter(|r| matches!(r.rtype, RrType::A | RrType::AAAA | RrType::CNAME))
+                .map(|r| (r.name.clone(), r.data.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(&small), kept(&full));
+        assert!(small.questions.is_empty() && small.flags.is_empty());
+    }
+    let mut cmu = decoded(CMU);
+    cmu.retain_resolution();
+    assert!(cmu.authority.is_empty(), "NS records: {:?}", cmu.authority);
+    assert!(cmu.answers.iter().all(|r| r.rtype != RrType::RRSIG));
+    let additional: Vec<RrType> = cmu.additional.iter().map(|r| r.rtype).collect();
+    assert_eq!(
+        additional,
+        vec![RrType::A, RrType::AAAA, RrType::A],
+        "glue stays, OPT goes"
+    );
+}
