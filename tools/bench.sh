@@ -95,6 +95,13 @@ done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 M_J1=$(median "${ALL_J1[@]}")
 M_JN=$(median "${ALL_JN[@]}")
+# Each -j 1 run and the -j N run right after it saw the machine in about the same state: the
+# median of the per-pair ratios is the least sensitive to slow spells between pairs.
+PAIRS=()
+for i in "${!ALL_J1[@]}"; do
+  PAIRS+=("$(awk "BEGIN{ if (${ALL_JN[$i]} > 0) printf \"%.3f\", ${ALL_J1[$i]} / ${ALL_JN[$i]}; else print 0 }")")
+done
+M_PAIR=$(median "${PAIRS[@]}")
 if cmp -s "$OUT/j1.out" "$OUT/jn.out"; then SAME=yes; else SAME=NO; fi
 A_J1=$(peak_anon "$KS" "${KS_ARGS[@]}" -j 1 "$FILE")
 A_JN=$(peak_anon "$KS" "${KS_ARGS[@]}" -j "$NPROC" "$FILE")
@@ -128,7 +135,7 @@ fi
 echo
 echo "(peak RSS counts the mapped capture's page-cache pages; peak anon is kerbscope's own memory)"
 echo
-echo "- -j $NPROC over -j 1: $(ratio "$T_J1" "$T_JN")x best against best, $(ratio "$M_J1" "$M_JN")x median against median ($M_J1 s / $M_JN s); output identical: $SAME"
+echo "- -j $NPROC over -j 1: $(ratio "$T_J1" "$T_JN")x best against best, $(ratio "$M_J1" "$M_JN")x median against median ($M_J1 s / $M_JN s), $(ratio "$M_PAIR" 1)x median of the $RUNS back-to-back pairs; output identical: $SAME"
 [[ -n $T_TS ]] && echo "- kerbscope -j $NPROC over tshark: $(ratio "$T_TS" "$T_JN")x"
 echo "- kerbscope -j $NPROC time / cat time: $(ratio "$T_JN" "$T_CAT")"
 
