@@ -72,7 +72,7 @@ pub(super) fn message(app: Elem<'_>, ctx: &mut Ctx) -> Result<KrbMessage, KrbDec
             set_service_from_ticket(&mut msg, &ap.ticket);
             msg.ap_options = ap.ap_options;
             msg.authenticator_etype = Some(ap.authenticator_etype);
-            msg.ticket = Some(ap.ticket);
+            msg.ticket = Some(Box::new(ap.ticket));
         }
         MessageType::AP_REP => {
             let enc = fields::encrypted_data(f.required(2, "AP-REP without enc-part")?, ctx)?;
@@ -146,7 +146,7 @@ fn kdc_rep(f: &Fields<'_>, msg: &mut KrbMessage, ctx: &mut Ctx) -> Result<(), Kr
     msg.cname_type = Some(fields::name_type_display(name_type));
     let ticket = fields::ticket(f.required(5, "KDC-REP without ticket")?, ctx)?;
     set_service_from_ticket(msg, &ticket);
-    msg.ticket = Some(ticket);
+    msg.ticket = Some(Box::new(ticket));
     let enc = fields::encrypted_data(f.required(6, "KDC-REP without enc-part")?, ctx)?;
     msg.enc_part_etype = Some(enc.etype);
     msg.enc_part_kvno = enc.kvno;
@@ -175,7 +175,7 @@ fn krb_error(f: &Fields<'_>, msg: &mut KrbMessage, ctx: &mut Ctx) -> Result<(), 
     msg.e_text = f.get(11).map(|t| fields::string(t, ctx)).transpose()?;
     if let Some(data) = f.get(12) {
         let bytes = fields::octets(data)?;
-        msg.e_data = Some(padata::e_data(bytes, data.value_at(), ctx));
+        msg.e_data = Some(Box::new(padata::e_data(bytes, data.value_at(), ctx)));
     }
     Ok(())
 }

@@ -95,7 +95,7 @@ pub(super) fn apply_request_padata(list: &[PaData<'_>], msg: &mut KrbMessage, ct
         let outcome = match PaDataType(pa.padata_type) {
             PaDataType::TGS_REQ => value_element(pa)
                 .and_then(|e| messages::ap_req(e, ctx))
-                .map(|ap| msg.ticket = Some(ap.ticket)),
+                .map(|ap| msg.ticket = Some(Box::new(ap.ticket))),
             PaDataType::FOR_USER if msg.s4u2self.is_none() => value_element(pa)
                 .and_then(|e| for_user(e, ctx))
                 .map(|user| {

@@ -51,7 +51,7 @@ pub struct KrbMessage {
 
     /// AP-REQ: its ticket. TGS-REQ: the TGT inside PA-TGS-REQ. AS-REP / TGS-REP: the new ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<TicketSummary>,
+    pub ticket: Option<Box<TicketSummary>>,
     /// TGS-REQ additional-tickets: the S4U2Proxy evidence ticket, or the U2U TGT.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub additional_tickets: Vec<TicketSummary>,
@@ -95,7 +95,7 @@ pub struct KrbMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e_text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub e_data: Option<EData>,
+    pub e_data: Option<Box<EData>>,
     /// KRB-ERROR: server time, RFC 3339.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stime: Option<String>,
