@@ -124,6 +124,18 @@ impl Framer {
                     on_msg(half, len, stats);
                     half.consume(len.max(1));
                 }
+                Next::Broken if half.at_stream_start() => {
+                    // The direction's first bytes after its SYN are no message of this carrier:
+                    // another protocol uses the port (bulk data on 445), framing was never
+                    // there to lose. Stop copying its bytes now instead of searching
+                    // `RESYNC_GIVE_UP` bytes for a message start that cannot come.
+                    stats.carrier_malformed += 1;
+                    stats.carrier_abandoned += 1;
+                    let all = data.len();
+                    half.set_discard(true);
+                    half.consume(all);
+                    return;
+                }
                 Next::Broken => {
                     stats.carrier_malformed += 1;
                     *resync = true;

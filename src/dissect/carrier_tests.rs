@@ -210,6 +210,53 @@ fn smb_gap_inside_a_skipped_message_keeps_framing() {
 #[test]
 fn garbage_then_resync() {
     let mut c = Conn::open(445);
+    c.send(true, &nbss(SMB_SETUP));
+    let mut data = vec![0x42; 37];
+    data.extend(nbss(SMB_SETUP));
+    c.send(true, &data);
+    let (events, stats) = c.finish();
+    assert_eq!(
+        carrier_events(&events),
+        vec![
+            (4, "spnego", "smb", Some("krb5-ap-req")),
+            (5, "spnego", "smb", Some("krb5-ap-req"))
+        ]
+    );
+    assert_eq!(
+        (stats.app.carrier_malformed, stats.app.carrier_resyncs),
+        (1, 1)
+    );
+}
+
+/// Bulk data on port 445 from its SYN on: the first bytes are no NetBIOS/SMB message, so the
+/// direction is given up at once (no megabyte of searching and copying), even if SMB-looking
+/// bytes come later.
+#[test]
+fn a_stream_that_starts_as_no_smb_is_abandoned_at_once() {
+    let mut c = Conn::open(445);
+    for _ in 0..3 {
+        c.send(true, &[0x42; 1000]);
+    }
+    c.send(true, &nbss(SMB_SETUP));
+    let (events, stats) = c.finish();
+    assert!(carrier_events(&events).is_empty());
+    assert_eq!(
+        (
+            stats.app.carrier_malformed,
+            stats.app.carrier_abandoned,
+            stats.app.carrier_resyncs
+        ),
+        (1, 1, 0)
+    );
+}
+
+/// Picked up mid-stream (no SYN in the capture): garbage before the first message start is
+/// lost framing, searched through as before.
+#[test]
+fn a_stream_picked_up_midway_still_resynchronises() {
+    let mut c = Conn::open(445);
+    // A fresh connection whose SYN the capture missed.
+    c.sport = 50001;
     let mut data = vec![0x42; 37];
     data.extend(nbss(SMB_SETUP));
     c.send(true, &data);
@@ -219,8 +266,89 @@ fn garbage_then_resync() {
         vec![(4, "spnego", "smb", Some("krb5-ap-req"))]
     );
     assert_eq!(
-        (stats.app.carrier_malformed, stats.app.carrier_resyncs),
-        (1, 1)
+        (stats.app.carrier_resyncs, stats.app.carrier_abandoned),
+        (1, 0)
+    );
+}
+
+fn http_events(events: &[Event]) -> Vec<(u64, Option<u16>, Option<String>)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Http(h) => Some((e.frame, h.status, h.method.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A Content-Length body is skipped in the stream, not copied, and its message is still
+/// reported at the frame that brings its last byte, as Wireshark reports a reassembled HTTP
+/// message; the next message in the same segment follows.
+#[test]
+fn http_body_skipped_and_reported_at_the_frame_that_completes_it() {
+    let mut c = Conn::open(80);
+    c.send(true, b"GET / HTTP/1.1\r\nHost: web\r\n\r\n");
+    let head =
+        b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate\r\nContent-Length: 3000\r\n\r\n";
+    c.send(false, &[head.as_slice(), &[b'a'; 500]].concat());
+    c.send(false, &[b'b'; 1500]);
+    c.send(
+        false,
+        &[
+            [b'c'; 1000].as_slice(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        ]
+        .concat(),
+    );
+    let (events, stats) = c.finish();
+    assert_eq!(
+        http_events(&events),
+        vec![
+            (4, None, Some("GET".to_string())),
+            (7, Some(401), None),
+            (7, Some(200), None)
+        ]
+    );
+    assert_eq!(stats.app.http_messages, 3);
+}
+
+/// A capture hole inside a skipped body: the body's end is still known from the sequence
+/// numbers, so the next message parses without a resync; the message with the hole is
+/// reported at its head's frame (it never arrived whole).
+#[test]
+fn http_gap_inside_a_skipped_body_keeps_framing() {
+    let mut c = Conn::open(80);
+    c.send(true, b"GET / HTTP/1.1\r\nHost: web\r\n\r\n");
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n";
+    c.send(false, &[head.as_slice(), &[b'a'; 1000]].concat());
+    // 1000 body bytes never captured, then the rest of the body and the next response.
+    c.raw(
+        false,
+        PSH_ACK,
+        &[
+            [b'c'; 1000].as_slice(),
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        ]
+        .concat(),
+        1000,
+    );
+    // The client acknowledges everything: the hole becomes a gap.
+    c.send(true, &[]);
+    c.raw(true, ACK, &[], 0);
+    let (events, stats) = c.finish();
+    let statuses: Vec<_> = http_events(&events)
+        .into_iter()
+        .filter_map(|(frame, status, _)| status.map(|s| (frame, s)))
+        .collect();
+    // The 404's bytes wait behind the hole until frame 7's ACK turns it into a gap.
+    assert_eq!(statuses, vec![(5, 200), (7, 404)]);
+    assert_eq!(
+        (
+            stats.tcp.gaps,
+            stats.app.tcp_gaps_seen,
+            stats.app.http_resyncs
+        ),
+        (1, 0, 0)
     );
 }
 

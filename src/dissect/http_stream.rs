@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use crate::event::{Event, EventBody, HttpEvent};
-use crate::net::{Direction, HalfStream};
+use crate::net::{Direction, HalfStream, SkipEnd};
 use crate::proto::http::{
     self, AUTH_HEADERS, BodyFraming, ChunkedDecoder, HeadError, MessageHead, StartLine,
 };
@@ -23,7 +23,10 @@ const WINRM_PORTS: [u16; 2] = [5985, 5986];
 enum BodyState {
     #[default]
     Head,
+    /// A Content-Length body: skipped in the stream (`HalfStream::skip_tracked`), never copied.
     Fixed(u64),
+    /// The rest of a `Fixed` body is being skipped as it arrives.
+    Skipping,
     Chunked(ChunkedDecoder),
     UntilClose,
 }
@@ -44,6 +47,18 @@ impl HalfState {
         for mut ev in self.held.drain(..) {
             ev.frame = half.frame_at(end);
             ev.ts = half.ts_at(end);
+            out.push(ev);
+        }
+    }
+
+    /// The skipped body ended: release the held events at the frame that completed it, or,
+    /// when its end was lost, where they are (the frame of the head, as after a gap).
+    fn release_at(&mut self, end: SkipEnd, out: &mut Vec<Event>) {
+        for mut ev in self.held.drain(..) {
+            if let SkipEnd::Arrived(frame, ts) = end {
+                ev.frame = frame;
+                ev.ts = ts;
+            }
             out.push(ev);
         }
     }
@@ -86,6 +101,13 @@ impl HttpConn {
         out: &mut Vec<Event>,
     ) {
         let d = dir_index(emit.dir);
+        if let Some(end) = half.take_skip_end() {
+            let state = side(&mut self.halves, d);
+            if matches!(state.body, BodyState::Skipping) {
+                state.body = BodyState::Head;
+                state.release_at(end, out);
+            }
+        }
         loop {
             let data = half.data();
             if data.is_empty() {
@@ -94,15 +116,21 @@ impl HttpConn {
             let state = side(&mut self.halves, d);
             match &mut state.body {
                 BodyState::Fixed(left) => {
-                    let take = (*left).min(data.len() as u64);
-                    *left -= take;
-                    if *left == 0 {
-                        state.body = BodyState::Head;
-                        state.release(half, take as usize, out);
+                    let body = *left;
+                    match half.skip_tracked(body) {
+                        Some(end) => {
+                            state.body = BodyState::Head;
+                            state.release_at(end, out);
+                            continue;
+                        }
+                        None => {
+                            state.body = BodyState::Skipping;
+                            return;
+                        }
                     }
-                    half.consume(take as usize);
-                    continue;
                 }
+                // The skip drops the body's bytes before they reach `data()`.
+                BodyState::Skipping => return,
                 BodyState::Chunked(dec) => match dec.feed(data) {
                     Ok((used, done)) => {
                         if done {
@@ -264,7 +292,9 @@ impl HttpConn {
         }
         let half = side(&mut self.halves, d);
         match half.body {
-            BodyState::Fixed(_) | BodyState::Chunked(_) => half.held = events,
+            BodyState::Fixed(_) | BodyState::Chunked(_) | BodyState::Skipping => {
+                half.held = events;
+            }
             BodyState::Head | BodyState::UntilClose => out.append(&mut events),
         }
         len

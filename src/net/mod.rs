@@ -54,6 +54,7 @@ pub mod wire;
 
 pub use l4::{TcpFlags, TcpSegment};
 pub use tcp::{ConnId, Direction, Endpoints, HalfStream, TcpLimits, TcpStats, TcpTable};
+pub use tcp_stream::SkipEnd;
 
 use crate::capture::Frame;
 use defrag::{DefragLimits, Defragmenter};

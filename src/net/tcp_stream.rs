@@ -39,6 +39,15 @@ struct Delivery {
     ts: Timestamp,
 }
 
+/// How the bytes of a tracked skip (`HalfStream::skip_tracked`) ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SkipEnd {
+    /// The segment of this frame, captured at this time, brought the last skipped byte.
+    Arrived(u64, Timestamp),
+    /// Some of the skipped bytes were lost to a capture gap.
+    Lost,
+}
+
 /// Contiguous in-order bytes of one direction, plus what is held out of order.
 #[derive(Debug, Default)]
 pub struct HalfStream {
@@ -65,6 +74,9 @@ pub struct HalfStream {
     /// Bytes the parser skips that have not arrived yet: dropped as they come, never copied
     /// (`skip`). While non-zero nothing is buffered.
     skip_pending: u64,
+    /// The pending skip is tracked: its end is recorded in `skip_end`.
+    skip_tracked: bool,
+    skip_end: Option<SkipEnd>,
     /// Buffered bytes last added to the table's global total.
     pub(super) accounted: usize,
 }
@@ -103,6 +115,28 @@ impl HalfStream {
         let now = n.min(have);
         self.consume(now as usize);
         self.skip_pending = self.skip_pending.saturating_add(n - now);
+    }
+
+    /// `skip`, for a parser that must know which segment ends the skipped bytes (an HTTP body:
+    /// Wireshark reports the message at the frame that completes it). When every byte is
+    /// already here, returns that end; otherwise `take_skip_end` gives it once they came.
+    pub fn skip_tracked(&mut self, n: u64) -> Option<SkipEnd> {
+        let have = self.buf.len().saturating_sub(self.start) as u64;
+        if n <= have {
+            let end = n as usize;
+            let arrived = SkipEnd::Arrived(self.frame_at(end), self.ts_at(end));
+            self.consume(end);
+            return Some(arrived);
+        }
+        self.skip(n);
+        self.skip_tracked = true;
+        self.skip_end = None;
+        None
+    }
+
+    /// How the last tracked skip ended, once (None while its bytes are still coming).
+    pub fn take_skip_end(&mut self) -> Option<SkipEnd> {
+        self.skip_end.take()
     }
 
     /// Some(n): n bytes were lost just before `data()`; the parser must resynchronise.
@@ -166,6 +200,12 @@ impl HalfStream {
 
     pub(super) fn syn_seq(&self) -> Option<u32> {
         self.syn_seq
+    }
+
+    /// True while `data()` is the direction's very first byte after a SYN the capture shows:
+    /// nothing before it was lost or consumed.
+    pub fn at_stream_start(&self) -> bool {
+        self.syn_seq.is_some() && self.head_offset() == 0
     }
 
     pub(super) fn fin_reached(&self) -> bool {
@@ -338,6 +378,13 @@ impl HalfStream {
         let absorbed = lost.min(self.skip_pending);
         self.skip_pending -= absorbed;
         lost -= absorbed;
+        // Bytes of a tracked skip were lost: whatever segment brings its last byte, the skipped
+        // message did not arrive whole (Wireshark cannot reassemble it either), so its end is
+        // reported as lost now; the rest is still dropped on arrival, keeping the framing.
+        if self.skip_tracked && absorbed > 0 {
+            self.skip_tracked = false;
+            self.skip_end = Some(SkipEnd::Lost);
+        }
         if lost > 0 {
             self.gap = Some(self.gap.unwrap_or(0) + lost);
         }
@@ -357,6 +404,10 @@ impl HalfStream {
             self.skip_pending -= dropped;
             self.next_off += dropped;
             bytes = bytes.get(dropped as usize..).unwrap_or(&[]);
+            if self.skip_tracked && self.skip_pending == 0 {
+                self.skip_tracked = false;
+                self.skip_end = Some(SkipEnd::Arrived(frame, ts));
+            }
         }
         if bytes.is_empty() {
             return;
