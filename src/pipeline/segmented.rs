@@ -14,10 +14,11 @@
 //!
 //! ```text
 //! phase p:   thread t decodes, in file order, the frames of its shard in the
-//!            SEGMENTS_PER_ROUND segments of round p-1   (from slot (p-1) mod 2)
+//!            N × SEGMENTS_PER_THREAD segments of round p-1  (from slot (p-1) mod 2)
 //!            then walks the segments of round p that no thread has claimed yet
-//!                                                       (into slot p mod 2)
+//!                                                           (into slot p mod 2)
 //!            barrier
+//! end:       every thread flushes its decoder, barrier, settles its own DNS answers
 //! ```
 //!
 //! Walking is the part of a phase that any thread can do, so it is claimed segment by segment:
