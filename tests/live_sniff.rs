@@ -165,7 +165,12 @@ fn interrupt(child: Child, rx: &mpsc::Receiver<String>) -> (i32, String, Vec<Str
     std::thread::sleep(Duration::from_millis(200));
     ok(&["kill", "-INT", &child.id().to_string()]);
     let out = child.wait_with_output().expect("sniff ends");
-    let lines: Vec<String> = rx.try_iter().collect();
+    // The reader thread may not have passed on the last lines yet (the "final:" summary is the
+    // very last): read until it sees end of file, which the child's exit makes come.
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
+        lines.push(line);
+    }
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
