@@ -15,6 +15,10 @@ use std::net::Ipv4Addr;
 use base64::Engine;
 use serde_json::Value;
 
+#[path = "common/packets.rs"]
+mod packets;
+use packets::{pcap, tcp, udp};
+
 // ---------------------------------------------------------------- packets and pcap
 
 const SYN: u8 = 0x02;
@@ -28,31 +32,6 @@ const OTHER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 40);
 const DNS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 53);
 const HOP1_NAME: &str = "hop1.lab.test";
 const HOP2_NAME: &str = "hop2.lab.test";
-
-fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> {
-    // Ethernet II, then a 20-byte IPv4 header (checksum 0: decoders do not verify it).
-    let mut p = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00, 0x45, 0];
-    p.extend(((20 + payload.len()) as u16).to_be_bytes());
-    p.extend([0, 0, 0x40, 0, 64, proto, 0, 0]);
-    p.extend(src.octets());
-    p.extend(dst.octets());
-    p.extend(payload);
-    p
-}
-
-fn ipv4_tcp(src: Ipv4Addr, dst: Ipv4Addr, tcp: &[u8]) -> Vec<u8> {
-    ipv4(src, dst, 6, tcp)
-}
-
-fn udp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, data: &[u8]) -> Vec<u8> {
-    let mut u = Vec::new();
-    u.extend(sport.to_be_bytes());
-    u.extend(dport.to_be_bytes());
-    u.extend(((8 + data.len()) as u16).to_be_bytes());
-    u.extend([0, 0]);
-    u.extend(data);
-    ipv4(src, dst, 17, &u)
-}
 
 /// One TCP connection; its packets are appended to the capture in the order they are made.
 struct Flow {
@@ -87,14 +66,7 @@ impl Flow {
         } else {
             (self.s, self.sport, self.c, self.cport, self.sseq, self.cseq)
         };
-        let mut t = Vec::new();
-        t.extend(sp.to_be_bytes());
-        t.extend(dp.to_be_bytes());
-        t.extend(seq.to_be_bytes());
-        t.extend(ack.to_be_bytes());
-        t.extend([0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-        t.extend(data);
-        ipv4_tcp(src, dst, &t)
+        tcp((src, sp), (dst, dp), (seq, ack), flags, data)
     }
     fn send(&mut self, out: &mut Vec<Vec<u8>>, from_client: bool, data: &[u8]) {
         for chunk in data.chunks(1400) {
@@ -116,30 +88,11 @@ impl Flow {
 }
 
 /// A classic little-endian pcap (microseconds, Ethernet), frames 10 ms apart.
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend(0xa1b2_c3d4u32.to_le_bytes());
-    out.extend(2u16.to_le_bytes());
-    out.extend(4u16.to_le_bytes());
-    out.extend([0; 8]);
-    out.extend(262_144u32.to_le_bytes());
-    out.extend(1u32.to_le_bytes());
-    for (i, f) in frames.iter().enumerate() {
-        let usecs = i as u32 * 10_000;
-        out.extend((1_700_000_000 + usecs / 1_000_000).to_le_bytes());
-        out.extend((usecs % 1_000_000).to_le_bytes());
-        out.extend((f.len() as u32).to_le_bytes());
-        out.extend((f.len() as u32).to_le_bytes());
-        out.extend(f);
-    }
-    out
-}
-
 /// The JSON findings of the report for a crafted capture, decoded as `kerbscope analyze` does
 /// (plain HTTP away from authentication dropped); keeping every event must not change them.
 fn findings(frames: &[Vec<u8>]) -> Vec<Value> {
     let run = |keep_plain_http: bool| {
-        let reader = kerbscope::capture::CaptureReader::from_bytes(pcap(frames))
+        let reader = kerbscope::capture::CaptureReader::from_bytes(pcap(frames, 10_000))
             .unwrap_or_else(|e| panic!("crafted pcap refused: {e}"));
         let opts = kerbscope::pipeline::DissectOptions {
             threads: 1,

@@ -13,63 +13,13 @@ use std::path::{Path, PathBuf};
 use kerbscope::event::EventBody;
 use kerbscope::pipeline::{DissectOptions, dissect_files};
 
+#[path = "common/packets.rs"]
+mod packets;
+use packets::{pcap, tcp, udp};
+
 const HORIZON: u64 = 1 << 20;
 const DNS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 53);
 const WEB: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 80);
-
-fn checksum_free_ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, l4: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
-    let total = (20 + l4.len()) as u16;
-    f.extend([
-        0x45,
-        0,
-        (total >> 8) as u8,
-        total as u8,
-        0,
-        1,
-        0x40,
-        0,
-        64,
-        proto,
-        0,
-        0,
-    ]);
-    f.extend(src.octets());
-    f.extend(dst.octets());
-    f.extend(l4);
-    f
-}
-
-fn udp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let len = (8 + payload.len()) as u16;
-    let mut l4 = Vec::new();
-    l4.extend(sport.to_be_bytes());
-    l4.extend(dport.to_be_bytes());
-    l4.extend(len.to_be_bytes());
-    l4.extend([0, 0]);
-    l4.extend(payload);
-    checksum_free_ipv4(src, dst, 17, &l4)
-}
-
-/// A TCP segment from `src` to `dst` (address, port); `seq_ack` as sent.
-fn tcp(
-    src: (Ipv4Addr, u16),
-    dst: (Ipv4Addr, u16),
-    (seq, ack): (u32, u32),
-    flags: u8,
-    payload: &[u8],
-) -> Vec<u8> {
-    let (src, sport) = src;
-    let (dst, dport) = dst;
-    let mut l4 = Vec::new();
-    l4.extend(sport.to_be_bytes());
-    l4.extend(dport.to_be_bytes());
-    l4.extend(seq.to_be_bytes());
-    l4.extend(ack.to_be_bytes());
-    l4.extend([0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    l4.extend(payload);
-    checksum_free_ipv4(src, dst, 6, &l4)
-}
 
 /// A DNS response (RFC 1035 §4.1) for `name` with one A record.
 fn dns_answer(id: u16, name: &str, address: Ipv4Addr) -> Vec<u8> {
@@ -136,21 +86,7 @@ impl Capture {
     }
 
     fn write(&self, path: &Path) {
-        let mut out = Vec::with_capacity(self.frames.len() * 80 + 24);
-        out.extend(0xa1b2_c3d4u32.to_le_bytes());
-        out.extend(2u16.to_le_bytes());
-        out.extend(4u16.to_le_bytes());
-        out.extend([0; 8]);
-        out.extend(65535u32.to_le_bytes());
-        out.extend(1u32.to_le_bytes());
-        for (i, f) in self.frames.iter().enumerate() {
-            out.extend((1_700_000_000u32 + (i / 100_000) as u32).to_le_bytes());
-            out.extend(((i % 100_000) as u32 * 10).to_le_bytes());
-            out.extend((f.len() as u32).to_le_bytes());
-            out.extend((f.len() as u32).to_le_bytes());
-            out.extend(f);
-        }
-        std::fs::write(path, out).expect("write the capture");
+        std::fs::write(path, pcap(&self.frames, 10)).expect("write the capture");
     }
 }
 
