@@ -129,6 +129,13 @@ fn big_read_header(body_len: usize) -> Vec<u8> {
     v
 }
 
+/// 37 bytes that start no message, then `msg` in its NetBIOS frame.
+fn garbage_then(msg: &[u8]) -> Vec<u8> {
+    let mut data = vec![0x42; 37];
+    data.extend(nbss(msg));
+    data
+}
+
 fn carrier_events(
     events: &[Event],
 ) -> Vec<(u64, &'static str, &'static str, Option<&'static str>)> {
@@ -211,9 +218,7 @@ fn smb_gap_inside_a_skipped_message_keeps_framing() {
 fn garbage_then_resync() {
     let mut c = Conn::open(445);
     c.send(true, &nbss(SMB_SETUP));
-    let mut data = vec![0x42; 37];
-    data.extend(nbss(SMB_SETUP));
-    c.send(true, &data);
+    c.send(true, &garbage_then(SMB_SETUP));
     let (events, stats) = c.finish();
     assert_eq!(
         carrier_events(&events),
@@ -257,9 +262,7 @@ fn a_stream_picked_up_midway_still_resynchronises() {
     let mut c = Conn::open(445);
     // A fresh connection whose SYN the capture missed.
     c.sport = 50001;
-    let mut data = vec![0x42; 37];
-    data.extend(nbss(SMB_SETUP));
-    c.send(true, &data);
+    c.send(true, &garbage_then(SMB_SETUP));
     let (events, stats) = c.finish();
     assert_eq!(
         carrier_events(&events),

@@ -44,11 +44,7 @@ struct HalfState {
 impl HalfState {
     /// The body ended with byte `end` of `half.data()`: release the held events at that frame.
     fn release(&mut self, half: &HalfStream, end: usize, out: &mut Vec<Event>) {
-        for mut ev in self.held.drain(..) {
-            ev.frame = half.frame_at(end);
-            ev.ts = half.ts_at(end);
-            out.push(ev);
-        }
+        self.release_at(SkipEnd::Arrived(half.frame_at(end), half.ts_at(end)), out);
     }
 
     /// The skipped body ended: release the held events at the frame that completed it, or,
