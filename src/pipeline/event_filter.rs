@@ -56,8 +56,8 @@ impl EventFilter {
             out.append(new);
             return;
         }
-        for event in new.drain(..) {
-            let (auth, conn) = match &event.body {
+        for mut event in new.drain(..) {
+            let (auth, conn) = match &mut event.body {
                 EventBody::Http(h) => (
                     h.header.is_some() || matches!(h.status, Some(401 | 407)),
                     event.conn,
@@ -65,11 +65,8 @@ impl EventFilter {
                 EventBody::Dns(d) if !d.message.response || d.message.answers.is_empty() => {
                     continue;
                 }
-                EventBody::Dns(_) => {
-                    let mut event = event;
-                    if let EventBody::Dns(d) = &mut event.body {
-                        d.message.retain_resolution();
-                    }
+                EventBody::Dns(d) => {
+                    d.message.retain_resolution();
                     out.push(event);
                     continue;
                 }
