@@ -128,6 +128,8 @@ fn answers_are_kept_exactly_when_their_client_authenticates_within_the_horizon()
     // After its client's last authentication, less than the horizon before the capture ends:
     // the capture cannot tell whether the client authenticates later, so the answer is kept.
     let trailing = cap.answer(kept_client);
+    // The same place, but its client authenticates nowhere in the capture: set aside.
+    let trailing_silent = cap.answer(silent_client);
     cap.noise_until(trailing + 5000);
 
     let dir = std::env::temp_dir().join(format!("kerbscope-retention-{}", std::process::id()));
@@ -145,9 +147,10 @@ fn answers_are_kept_exactly_when_their_client_authenticates_within_the_horizon()
         enc.finish().expect("finish gz");
     }
 
-    // `late` and `never` are set aside; `never` was decided while the workers ran.
-    let expected = (vec![soon, edge, trailing], 2);
-    let _ = never;
+    // `late`, `never` and `trailing_silent` are set aside; `never` was decided while the
+    // workers ran, `trailing_silent` when they were done.
+    let expected = (vec![soon, edge, trailing], 3);
+    let _ = (never, trailing_silent);
     for threads in [1, 2, 3] {
         assert_eq!(
             kept_answers(&plain, threads),

@@ -16,14 +16,13 @@ mod smb_stream;
 mod tcp_app;
 mod udp;
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 pub use keys::prove;
 
 use crate::capture::Frame;
 use crate::event::Event;
+use crate::net::fxhash::FxHashMap;
 use crate::net::{
     ConnId, NetDecoder, NetLimits, NetStats, TcpLimits, TcpStats, TcpTable, Transport,
 };
@@ -109,7 +108,9 @@ pub struct Dissector {
     capture: usize,
     net: NetDecoder,
     tcp: TcpTable,
-    apps: HashMap<ConnId, AppStream>,
+    /// Keyed by the table's own sequential ids, never by packet bytes, so the fast hasher is
+    /// safe here; SipHash on this lookup was 7 % of all instructions on the corpus.
+    apps: FxHashMap<ConnId, AppStream>,
     stats: DissectStats,
     /// A run with keys: Kerberos messages keep their bytes until `prove` has read them.
     keep_krb: bool,
@@ -126,7 +127,7 @@ impl Dissector {
             capture,
             net: NetDecoder::new(net),
             tcp: TcpTable::new(tcp),
-            apps: HashMap::new(),
+            apps: FxHashMap::default(),
             stats: DissectStats::default(),
             keep_krb: false,
         }

@@ -8,8 +8,11 @@
 //! (about 25 MiB per GB of the generated corpus). So an answer to client C, kept by the event
 //! filter at decoding position F (the frame being decoded), is kept for the analysis only when
 //! some other kept event from or to C has a decoding position in `F ..= F + HORIZON`, or when
-//! the capture ends before `F + HORIZON` (it cannot tell, so the answer stays: a capture
-//! shorter than the horizon keeps every answer, as the live engine's window does).
+//! the capture ends before `F + HORIZON` and C sends or receives a kept event anywhere in the
+//! capture. The analysis reads no answer of a client without such an event (`Model::build`),
+//! so a capture shorter than the horizon gives the findings of keeping every answer, as the
+//! live engine's window does, while the answers of the last `HORIZON` frames to clients that
+//! never authenticate (most of them, on SPAN traffic) no longer stay to the end.
 //!
 //! The flows of one client are spread over the workers, so the evidence comes from all of them:
 //! every worker publishes the addresses of its kept events and how far it has decoded
@@ -25,7 +28,7 @@
 //!                 kept, src/dst published ──► shared: address → positions
 //! ```
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -49,6 +52,10 @@ struct State {
     decided: Vec<u64>,
     /// Decoding positions of kept events, by the addresses they were from or to.
     seen: HashMap<IpAddr, BTreeSet<u64>>,
+    /// Every address a kept event was from or to, never pruned: it decides the answers still
+    /// undecided when the capture ends. It grows with the authenticating hosts, not with the
+    /// capture.
+    ever_seen: HashSet<IpAddr>,
     pruned_at: u64,
 }
 
@@ -65,6 +72,7 @@ impl Shared {
                 progress: vec![0; n],
                 decided: vec![0; n],
                 seen: HashMap::new(),
+                ever_seen: HashSet::new(),
                 pruned_at: 0,
             }),
         })
@@ -94,13 +102,15 @@ impl Shared {
 
     /// Decides every answer still pending once all workers are done, in a capture of
     /// `frames` frames: (kept, set aside). An answer whose horizon reaches past the capture's
-    /// end is kept: the capture stopped before it could show whether its client authenticates.
+    /// end is kept when its client authenticates anywhere in the capture: the capture stopped
+    /// before it could show whether the client authenticates later.
     pub(super) fn settle(&self, undecided: Vec<Pending>, frames: u64) -> (Vec<Event>, SetAside) {
         let s = self.read();
         let mut kept = Vec::new();
         let mut aside = SetAside::default();
         for (pos, event) in undecided {
-            if pos.saturating_add(HORIZON) > frames || relevant(&s.seen, event.dst, pos) {
+            let cut_short = pos.saturating_add(HORIZON) > frames;
+            if cut_short && s.ever_seen.contains(&event.dst) || relevant(&s.seen, event.dst, pos) {
                 kept.push(event);
             } else {
                 aside.add(&event);
@@ -253,6 +263,7 @@ impl Drop for Retainer {
 
 fn publish(s: &mut State, unpublished: &mut Vec<(IpAddr, u64)>) {
     for (address, pos) in unpublished.drain(..) {
+        s.ever_seen.insert(address);
         s.seen.entry(address).or_default().insert(pos);
     }
 }

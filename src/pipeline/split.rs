@@ -3,7 +3,8 @@
 //! or with a smaller share for the thread that also reads the file.
 
 use crate::capture::Frame;
-use crate::net::link::{self, LinkPayload};
+use crate::capture::LinkType;
+use crate::net::link::{self, EtherType, LinkPayload};
 
 /// Shard of a frame when all workers carry the same load.
 #[inline]
@@ -55,32 +56,59 @@ impl Split {
 /// Only the addresses are read; the full decode happens on the worker.
 #[inline]
 pub(super) fn flow_hash(frame: &Frame<'_>) -> u64 {
-    let mut vlan = None;
-    let LinkPayload::Ip(ip) = link::decode_link(frame.link_type, frame.data, &mut vlan) else {
+    let Some(ip) = ip_payload(frame) else {
         return 0;
     };
-    let (a, b) = match ip.first().map(|v| v >> 4) {
-        Some(4) => (ip.get(12..16), ip.get(16..20)),
-        Some(6) => (ip.get(8..24), ip.get(24..40)),
-        _ => return 0,
-    };
-    let (Some(a), Some(b)) = (a, b) else {
+    let pair =
+        match ip.first().map(|v| v >> 4) {
+            Some(4) => ip.get(12..16).zip(ip.get(16..20)).and_then(|(a, b)| {
+                Some((fold_v4(a.try_into().ok()?), fold_v4(b.try_into().ok()?)))
+            }),
+            Some(6) => ip.get(8..24).zip(ip.get(24..40)).and_then(|(a, b)| {
+                Some((fold_v6(a.try_into().ok()?), fold_v6(b.try_into().ok()?)))
+            }),
+            _ => None,
+        };
+    let Some((x, y)) = pair else {
         return 0;
     };
-    let (x, y) = (fold(a), fold(b));
     mix(x.min(y) ^ mix(x.max(y)))
 }
 
-/// Folds an address into 64 bits (IPv6: both halves).
+/// The outermost IP header and what follows. Untagged Ethernet II carrying IPv4 or IPv6, most
+/// of a SPAN capture, is read in place; everything else goes through `decode_link`, which gives
+/// the same answer for those frames too.
 #[inline]
-fn fold(addr: &[u8]) -> u64 {
-    addr.chunks(8).fold(0u64, |acc, chunk| {
-        let mut word = [0u8; 8];
-        if let Some(head) = word.get_mut(..chunk.len()) {
-            head.copy_from_slice(chunk);
-        }
-        acc.rotate_left(29) ^ u64::from_le_bytes(word)
-    })
+fn ip_payload<'a>(frame: &Frame<'a>) -> Option<&'a [u8]> {
+    if frame.link_type == LinkType::ETHERNET
+        && let Some(&[hi, lo]) = frame.data.get(12..14)
+        && matches!(
+            EtherType(u16::from_be_bytes([hi, lo])),
+            EtherType::IPV4 | EtherType::IPV6
+        )
+    {
+        return frame.data.get(14..);
+    }
+    let mut vlan = None;
+    match link::decode_link(frame.link_type, frame.data, &mut vlan) {
+        LinkPayload::Ip(ip) => Some(ip),
+        _ => None,
+    }
+}
+
+/// An IPv4 address as 64 bits. Fixed-size reads: a slice copy of a run-time length becomes a
+/// `memcpy` call per address, measured at 2 % of the walk's instructions.
+#[inline]
+fn fold_v4(addr: [u8; 4]) -> u64 {
+    u64::from(u32::from_le_bytes(addr))
+}
+
+/// An IPv6 address folded into 64 bits: its first half rotated, xor its second half.
+#[inline]
+fn fold_v6(addr: [u8; 16]) -> u64 {
+    let v = u128::from_le_bytes(addr);
+    let (first, second) = (v as u64, (v >> 64) as u64);
+    first.rotate_left(29) ^ second
 }
 
 /// SplitMix64 finaliser: spreads every input bit over the output.
@@ -89,4 +117,104 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+
+    fn frame(link_type: LinkType, data: &[u8]) -> Frame<'_> {
+        Frame {
+            number: 1,
+            ts: Timestamp::default(),
+            link_type,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    /// Ethernet II header (RFC 894) with `ethertype`, then `rest`.
+    fn ethernet(ethertype: &[u8], rest: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+        f.extend_from_slice(ethertype);
+        f.extend_from_slice(rest);
+        f
+    }
+
+    /// An IPv4 header (RFC 791) from `src` to `dst`, protocol UDP, no options.
+    fn ipv4(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+        let mut h = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0];
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        h
+    }
+
+    /// An IPv6 header (RFC 8200) from `src` to `dst`, next header UDP.
+    fn ipv6(src: [u8; 16], dst: [u8; 16]) -> Vec<u8> {
+        let mut h = vec![0x60, 0, 0, 0, 0, 0, 17, 64];
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        h
+    }
+
+    #[test]
+    fn the_in_place_read_finds_the_ip_header_decode_link_finds() {
+        let v4 = ipv4([10, 0, 0, 1], [10, 0, 0, 2]);
+        let v6 = ipv6([0x20; 16], [0x30; 16]);
+        let mut tagged_payload = vec![0x00, 0x2a, 0x08, 0x00];
+        tagged_payload.extend_from_slice(&v4);
+        let frames = [
+            (LinkType::ETHERNET, ethernet(&[0x08, 0x00], &v4)),
+            (LinkType::ETHERNET, ethernet(&[0x86, 0xdd], &v6)),
+            (LinkType::ETHERNET, ethernet(&[0x81, 0x00], &tagged_payload)),
+            (LinkType::ETHERNET, ethernet(&[0x08, 0x06], &[0; 28])),
+            (
+                LinkType::ETHERNET,
+                vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08],
+            ),
+            (LinkType::RAW, v4.clone()),
+        ];
+        for (link_type, data) in &frames {
+            let f = frame(*link_type, data);
+            let mut vlan = None;
+            let expected = match link::decode_link(f.link_type, f.data, &mut vlan) {
+                LinkPayload::Ip(ip) => Some(ip),
+                _ => None,
+            };
+            assert_eq!(ip_payload(&f), expected, "{link_type:?} {data:02x?}");
+        }
+    }
+
+    #[test]
+    fn both_directions_hash_alike_and_tags_do_not_matter() {
+        let a = [192, 0, 2, 1];
+        let b = [198, 51, 100, 7];
+        let there = ethernet(&[0x08, 0x00], &ipv4(a, b));
+        let back = ethernet(&[0x08, 0x00], &ipv4(b, a));
+        let mut tagged_payload = vec![0x00, 0x2a, 0x08, 0x00];
+        tagged_payload.extend_from_slice(&ipv4(b, a));
+        let tagged = ethernet(&[0x81, 0x00], &tagged_payload);
+        let h = flow_hash(&frame(LinkType::ETHERNET, &there));
+        assert_ne!(h, 0);
+        assert_eq!(h, flow_hash(&frame(LinkType::ETHERNET, &back)));
+        assert_eq!(h, flow_hash(&frame(LinkType::ETHERNET, &tagged)));
+        assert_eq!(h, flow_hash(&frame(LinkType::RAW, &ipv4(a, b))));
+        let other = ethernet(&[0x08, 0x00], &ipv4(a, [198, 51, 100, 8]));
+        assert_ne!(h, flow_hash(&frame(LinkType::ETHERNET, &other)));
+
+        let (x, y) = ([0x20; 16], [0x30; 16]);
+        let v6 = flow_hash(&frame(
+            LinkType::ETHERNET,
+            &ethernet(&[0x86, 0xdd], &ipv6(x, y)),
+        ));
+        assert_ne!(v6, 0);
+        assert_eq!(
+            v6,
+            flow_hash(&frame(
+                LinkType::ETHERNET,
+                &ethernet(&[0x86, 0xdd], &ipv6(y, x))
+            ))
+        );
+    }
 }
