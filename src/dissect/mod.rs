@@ -40,6 +40,9 @@ pub struct DissectStats {
     /// DNS answers not kept for the analysis: their client showed no other kept event in the
     /// 2^20 frames after them (`pipeline::dns_retention`). Zero for the `events` command.
     pub dns_answers_set_aside: u64,
+    /// DNS answers decided before their 2^20 frames had passed because too many answers were
+    /// waiting (`pipeline::dns_retention::PENDING_CAP`).
+    pub dns_pending_cap_hits: u64,
     pub http_messages: u64,
     pub http_auth_headers: u64,
     pub http_malformed: u64,

@@ -14,6 +14,12 @@
 //! live engine's window does, while the answers of the last `HORIZON` frames to clients that
 //! never authenticate (most of them, on SPAN traffic) no longer stay to the end.
 //!
+//! Waiting answers are also capped in number (`PENDING_CAP` per run, split between the
+//! workers): on a capture made mostly of DNS (a resolver's mirror port) 2^20 frames of answers
+//! took 630 MiB. Past the cap the oldest answers are decided at once with the evidence
+//! published so far, and `dns_pending_cap_hits` counts them; like the other caps this is the
+//! one case where the kept answers can differ between thread counts.
+//!
 //! The flows of one client are spread over the workers, so the evidence comes from all of them:
 //! every worker publishes the addresses of its kept events and how far it has decoded
 //! (`progress`, all frames up to it). An answer at F is decided once every worker is past
@@ -40,6 +46,12 @@ use crate::event::{Event, EventBody};
 pub(super) const HORIZON: u64 = 1 << 20;
 /// Positions between two checkpoints of a worker that sees every frame number.
 pub(super) const CHECK_EVERY: u64 = 4096;
+/// At most this many answers wait for a decision in one run, split evenly between the workers
+/// (about 35 MiB): far above the generated corpus's 22 000 answers per 2^20 frames, well
+/// below the 256 MiB budget on a capture of DNS answers only.
+pub(super) const PENDING_CAP: usize = 1 << 16;
+/// Answers decided at once when a worker's share of `PENDING_CAP` is full (one lock).
+const EVICT_BATCH_DIVISOR: usize = 8;
 /// Evidence older than every worker's decided position minus `HORIZON` is dropped this often.
 const PRUNE_EVERY: u64 = HORIZON / 4;
 /// The decoding position of events flushed at the end of input.
@@ -154,17 +166,31 @@ pub(super) struct Retainer {
     slot: usize,
     unpublished: Vec<(IpAddr, u64)>,
     pending: VecDeque<Pending>,
+    /// This worker's share of `PENDING_CAP`.
+    cap: usize,
+    /// Answers decided early because `pending` was full.
+    cap_hits: u64,
     set_aside: SetAside,
     last_check: u64,
 }
 
+/// What a worker hands back at the end of its input.
+pub(super) struct Finished {
+    pub(super) undecided: Vec<Pending>,
+    pub(super) set_aside: SetAside,
+    pub(super) cap_hits: u64,
+}
+
 impl Retainer {
     pub(super) fn new(shared: &Arc<Shared>, slot: usize) -> Retainer {
+        let workers = shared.read().progress.len().max(1);
         Retainer {
             shared: Arc::clone(shared),
             slot,
             unpublished: Vec::new(),
             pending: VecDeque::new(),
+            cap: (PENDING_CAP / workers).max(EVICT_BATCH_DIVISOR),
+            cap_hits: 0,
             set_aside: SetAside::default(),
             last_check: 0,
         }
@@ -190,6 +216,28 @@ impl Retainer {
                 self.unpublished.push((e.src, pos));
                 self.unpublished.push((e.dst, pos));
                 events.push(e);
+            }
+        }
+        if self.pending.len() > self.cap {
+            self.decide_oldest(events);
+        }
+    }
+
+    /// `pending` is over this worker's cap: decides its oldest eighth now, with the evidence
+    /// every worker has published so far.
+    #[cold]
+    fn decide_oldest(&mut self, events: &mut Vec<Event>) {
+        let mut s = self.shared.lock();
+        publish(&mut s, &mut self.unpublished);
+        for _ in 0..self.cap / EVICT_BATCH_DIVISOR {
+            let Some((pos, event)) = self.pending.pop_front() else {
+                break;
+            };
+            self.cap_hits += 1;
+            if relevant(&s.seen, event.dst, pos) {
+                events.push(event);
+            } else {
+                self.set_aside.add(&event);
             }
         }
     }
@@ -241,10 +289,13 @@ impl Retainer {
     }
 
     /// End of this worker's input (after its final flush): publishes what is left and hands
-    /// back the answers still undecided, for `Shared::settle`, and the count set aside.
-    pub(super) fn finish(mut self) -> (Vec<Pending>, SetAside) {
-        let pending = std::mem::take(&mut self.pending).into();
-        (pending, self.set_aside)
+    /// back the answers still undecided, for `Shared::settle`, and the counts.
+    pub(super) fn finish(mut self) -> Finished {
+        Finished {
+            undecided: std::mem::take(&mut self.pending).into(),
+            set_aside: self.set_aside,
+            cap_hits: self.cap_hits,
+        }
     }
 }
 
@@ -353,7 +404,11 @@ mod tests {
             ],
         );
         r.checkpoint(late + 10 + HORIZON, &mut kept);
-        let (undecided, aside) = r.finish();
+        let Finished {
+            undecided,
+            set_aside: aside,
+            ..
+        } = r.finish();
         let (settled, aside_at_end) = shared.settle(undecided, late + 20 + HORIZON);
         kept.extend(settled);
         assert_eq!(frames(&kept), vec![10, 20, late]);
@@ -398,8 +453,7 @@ mod tests {
             &mut kept,
             vec![answer(far + 1, CLIENT), auth(far + 2, CLIENT)],
         );
-        let (undecided, _) = r.finish();
-        kept.extend(shared.settle(undecided, far + 2).0);
+        kept.extend(shared.settle(r.finish().undecided, far + 2).0);
         assert_eq!(frames(&kept), vec![1, far + 1, far + 2]);
     }
 
@@ -415,5 +469,27 @@ mod tests {
         assert!(r.pending.is_empty(), "answer still waiting");
         assert!(kept.is_empty());
         assert_eq!(r.set_aside.count, 1);
+    }
+
+    #[test]
+    fn a_full_queue_decides_its_oldest_answers_early_with_the_evidence_so_far() {
+        let shared = Shared::new(1);
+        let mut r = Retainer::new(&shared, 0);
+        assert_eq!(r.cap, PENDING_CAP);
+        r.cap = 16;
+        let mut kept = Vec::new();
+        // CLIENT's answer at 1 is followed by its authentication at 2; OTHER never
+        // authenticates. 40 answers are more than the cap: the oldest are decided at once.
+        let mut events = vec![answer(1, CLIENT), auth(2, CLIENT)];
+        events.extend((3..43).map(|f| answer(f, OTHER)));
+        feed(&mut r, &mut kept, events);
+        assert!(r.pending.len() <= 16, "{} answers wait", r.pending.len());
+        assert_eq!(r.cap_hits, 40 + 1 - r.pending.len() as u64);
+        assert_eq!(
+            frames(&kept),
+            vec![1, 2],
+            "the answer with evidence is kept"
+        );
+        assert_eq!(r.set_aside.count, r.cap_hits - 1);
     }
 }

@@ -67,6 +67,7 @@ pub(super) fn add_stats(a: &mut AllStats, b: &AllStats) {
             dns_responses,
             dns_malformed,
             dns_answers_set_aside,
+            dns_pending_cap_hits,
             http_messages,
             http_auth_headers,
             http_malformed,

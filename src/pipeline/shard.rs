@@ -228,8 +228,10 @@ impl Worker {
         let mut set_aside = SetAside::default();
         if let Some(mut r) = self.retainer.take() {
             r.sort_new(dns_retention::AT_END, &mut self.events, start);
-            (undecided, set_aside) = r.finish();
+            let finished = r.finish();
+            (undecided, set_aside) = (finished.undecided, finished.set_aside);
             stats.app.dns_answers_set_aside += set_aside.count;
+            stats.app.dns_pending_cap_hits += finished.cap_hits;
         }
         Output {
             events: self.events,
