@@ -15,9 +15,10 @@
 //! buffering, fragment reassembly and connection counts are capped (the run's budget is split
 //! between the workers), and in analysis mode plain HTTP traffic without authentication is
 //! dropped as it is decoded (`event_filter`) and a DNS answer is kept only when its client
-//! authenticates within 2^20 frames after it (`dns_retention`), so the kept events grow with
-//! the authentication traffic, not with background
-//! traffic. Output is identical for every `-j` unless one of those caps is reached.
+//! authenticates within 2^20 frames after it, with at most 2^16 answers waiting for that
+//! decision (`dns_retention`), so the kept events grow with the authentication traffic, not
+//! with background traffic. Output is identical for every `-j` unless one of those caps is
+//! reached.
 
 mod dns_retention;
 mod event_filter;
