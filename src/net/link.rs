@@ -74,7 +74,9 @@ pub enum LinkPayload<'a> {
 }
 
 /// Strips the link header of a captured frame. `vlan` receives the outermost VLAN id seen, if it
-/// is still `None`.
+/// is still `None`. Inlined: every frame goes through it, twice with several workers (the flow
+/// hash reads the addresses before the worker decodes the frame).
+#[inline]
 pub fn decode_link<'a>(link: LinkType, data: &'a [u8], vlan: &mut Option<u16>) -> LinkPayload<'a> {
     match link {
         LinkType::ETHERNET => decode_ethernet(data, vlan),
@@ -96,10 +98,15 @@ const MAX_8023_LENGTH: u16 = 1500;
 const SNAP_HEADER: usize = 8;
 
 /// Decodes an Ethernet frame (also used for frames carried inside GRE / ERSPAN).
+#[inline]
 pub fn decode_ethernet<'a>(data: &'a [u8], vlan: &mut Option<u16>) -> LinkPayload<'a> {
     let (Some(type_or_len), Some(payload)) = (be16(data, 12), data.get(ETHERNET_HEADER..)) else {
         return LinkPayload::Malformed;
     };
+    // Untagged IPv4 / IPv6, most of a SPAN capture: no tag to follow, no call.
+    if matches!(EtherType(type_or_len), EtherType::IPV4 | EtherType::IPV6) {
+        return LinkPayload::Ip(payload);
+    }
     if type_or_len <= MAX_8023_LENGTH {
         return decode_llc(payload, vlan);
     }
@@ -263,6 +270,29 @@ mod tests {
             LinkPayload::NonIp(EtherType(0))
         );
         assert_eq!(link(LinkType::NULL, &[2, 0, 0]).0, LinkPayload::Malformed);
+    }
+
+    #[test]
+    fn untagged_ethernet_ipv4_and_ipv6_start_at_byte_14() {
+        // Ethernet II (RFC 894): two MACs, the EtherType, then the IP header.
+        let mut v4 = vec![0u8; 12];
+        v4.extend_from_slice(&[0x08, 0x00, 0x45, 0x00]);
+        assert_eq!(
+            link(LinkType::ETHERNET, &v4),
+            (LinkPayload::Ip(&[0x45, 0x00]), None)
+        );
+        let mut v6 = vec![0u8; 12];
+        v6.extend_from_slice(&[0x86, 0xdd, 0x60]);
+        assert_eq!(
+            link(LinkType::ETHERNET, &v6),
+            (LinkPayload::Ip(&[0x60]), None)
+        );
+        // The EtherType cut short, and an IPv4 EtherType with nothing after it.
+        assert_eq!(
+            link(LinkType::ETHERNET, &v4[..13]).0,
+            LinkPayload::Malformed
+        );
+        assert_eq!(link(LinkType::ETHERNET, &v4[..14]).0, LinkPayload::Ip(&[]));
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! or with a smaller share for the thread that also reads the file.
 
 use crate::capture::Frame;
-use crate::capture::LinkType;
-use crate::net::link::{self, EtherType, LinkPayload};
+use crate::net::link::{self, LinkPayload};
 
 /// Shard of a frame when all workers carry the same load.
 #[inline]
@@ -75,20 +74,9 @@ pub(super) fn flow_hash(frame: &Frame<'_>) -> u64 {
     mix(x.min(y) ^ mix(x.max(y)))
 }
 
-/// The outermost IP header and what follows. Untagged Ethernet II carrying IPv4 or IPv6, most
-/// of a SPAN capture, is read in place; everything else goes through `decode_link`, which gives
-/// the same answer for those frames too.
+/// The outermost IP header and what follows.
 #[inline]
 fn ip_payload<'a>(frame: &Frame<'a>) -> Option<&'a [u8]> {
-    if frame.link_type == LinkType::ETHERNET
-        && let Some(&[hi, lo]) = frame.data.get(12..14)
-        && matches!(
-            EtherType(u16::from_be_bytes([hi, lo])),
-            EtherType::IPV4 | EtherType::IPV6
-        )
-    {
-        return frame.data.get(14..);
-    }
     let mut vlan = None;
     match link::decode_link(frame.link_type, frame.data, &mut vlan) {
         LinkPayload::Ip(ip) => Some(ip),
@@ -122,7 +110,7 @@ fn mix(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
+    use crate::capture::{LinkType, Timestamp};
 
     fn frame(link_type: LinkType, data: &[u8]) -> Frame<'_> {
         Frame {
@@ -156,34 +144,6 @@ mod tests {
         h.extend_from_slice(&src);
         h.extend_from_slice(&dst);
         h
-    }
-
-    #[test]
-    fn the_in_place_read_finds_the_ip_header_decode_link_finds() {
-        let v4 = ipv4([10, 0, 0, 1], [10, 0, 0, 2]);
-        let v6 = ipv6([0x20; 16], [0x30; 16]);
-        let mut tagged_payload = vec![0x00, 0x2a, 0x08, 0x00];
-        tagged_payload.extend_from_slice(&v4);
-        let frames = [
-            (LinkType::ETHERNET, ethernet(&[0x08, 0x00], &v4)),
-            (LinkType::ETHERNET, ethernet(&[0x86, 0xdd], &v6)),
-            (LinkType::ETHERNET, ethernet(&[0x81, 0x00], &tagged_payload)),
-            (LinkType::ETHERNET, ethernet(&[0x08, 0x06], &[0; 28])),
-            (
-                LinkType::ETHERNET,
-                vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08],
-            ),
-            (LinkType::RAW, v4.clone()),
-        ];
-        for (link_type, data) in &frames {
-            let f = frame(*link_type, data);
-            let mut vlan = None;
-            let expected = match link::decode_link(f.link_type, f.data, &mut vlan) {
-                LinkPayload::Ip(ip) => Some(ip),
-                _ => None,
-            };
-            assert_eq!(ip_payload(&f), expected, "{link_type:?} {data:02x?}");
-        }
     }
 
     #[test]
